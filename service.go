@@ -1,0 +1,148 @@
+package tokenadmin
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+)
+
+// Service applies tokenadmin's access rules on top of a TokenStore. Every
+// API (native SOAP, later the legacy services and the CLI) goes through it,
+// so the rules live in one place:
+//
+//   - an admin may see and revoke every token;
+//   - a user may see and revoke only tokens whose user is themselves.
+//     Naming another user is CodeForbidden; a token ID of another user's
+//     token is CodeTokenNotFound, so token IDs cannot be probed.
+type Service struct {
+	Tokens TokenStore
+}
+
+// MaxReasonLength bounds a revocation reason, in characters.
+const MaxReasonLength = 256
+
+// ListActiveTokens lists the caller's view of active tokens.
+func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter) (*TokenPage, error) {
+	user, err := scopeUser(c, f.User, true)
+	if err != nil {
+		return nil, err
+	}
+	f.User = user
+	switch {
+	case f.Type != "" && !f.Type.Valid():
+		return nil, Errorf(CodeInvalid, "tokenType must be %q or %q", AccessToken, RefreshToken)
+	case f.PageSize == 0:
+		f.PageSize = DefaultPageSize
+	case f.PageSize < 1 || f.PageSize > MaxPageSize:
+		return nil, Errorf(CodeInvalid, "pageSize must be between 1 and %d", MaxPageSize)
+	}
+	return s.Tokens.ListActiveTokens(ctx, f)
+}
+
+// RevokeToken revokes one token by ID or by value (exactly one of them).
+func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*RevokeResult, error) {
+	if err := authenticated(c); err != nil {
+		return nil, err
+	}
+	if (r.TokenID == "") == (r.Value == "") {
+		return nil, Errorf(CodeInvalid, "exactly one of tokenId and token is required")
+	}
+	if r.TypeHint != "" && !r.TypeHint.Valid() {
+		return nil, Errorf(CodeInvalid, "unknown token type hint")
+	}
+	if err := checkReason(r.Reason); err != nil {
+		return nil, err
+	}
+	r.Actor = c.Name
+	r.Owner = ""
+	if c.Role != RoleAdmin {
+		r.Owner = c.Name
+	}
+	return s.Tokens.RevokeToken(ctx, r)
+}
+
+// RevokeTokens revokes every active token of a user, of an app, or of a
+// user for one app. Users may only name themselves; a user who names only
+// an app revokes their own tokens for it ("remove this app").
+func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (int, error) {
+	if err := authenticated(c); err != nil {
+		return 0, err
+	}
+	if r.User == "" && r.ClientID == "" {
+		return 0, Errorf(CodeInvalid, "at least one of user and clientId is required")
+	}
+	user, err := scopeUser(c, r.User, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkReason(r.Reason); err != nil {
+		return 0, err
+	}
+	r.User = user
+	r.Actor = c.Name
+	return s.Tokens.RevokeTokens(ctx, r)
+}
+
+// ListAuthorizedApps lists the apps holding active tokens of user, or of
+// the caller when user is empty.
+func (s *Service) ListAuthorizedApps(ctx context.Context, c Caller, user string) ([]*AuthorizedApp, error) {
+	user, err := scopeUser(c, user, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.Tokens.ListAuthorizedApps(ctx, user)
+}
+
+// GetToken returns one token in any state, with its revocation record.
+func (s *Service) GetToken(ctx context.Context, c Caller, tokenID string) (*Token, error) {
+	if err := authenticated(c); err != nil {
+		return nil, err
+	}
+	if tokenID == "" {
+		return nil, Errorf(CodeInvalid, "tokenId is required")
+	}
+	t, err := s.Tokens.GetToken(ctx, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Role != RoleAdmin && t.User != c.Name {
+		return nil, Errorf(CodeTokenNotFound, "token not found")
+	}
+	return t, nil
+}
+
+func authenticated(c Caller) error {
+	if c.Name == "" || !c.Role.Valid() {
+		return Errorf(CodeUnauthenticated, "authentication required")
+	}
+	return nil
+}
+
+// scopeUser returns the user a request may act on. Admins get what they
+// asked for (empty meaning every user when adminAll is set); users get
+// themselves, and naming anyone else is forbidden.
+func scopeUser(c Caller, requested string, adminAll bool) (string, error) {
+	if err := authenticated(c); err != nil {
+		return "", err
+	}
+	if c.Role == RoleAdmin {
+		if requested == "" && !adminAll {
+			return c.Name, nil
+		}
+		return requested, nil
+	}
+	if requested != "" && requested != c.Name {
+		return "", Errorf(CodeForbidden, "users may act only on their own tokens")
+	}
+	return c.Name, nil
+}
+
+func checkReason(reason string) error {
+	if utf8.RuneCountInString(reason) > MaxReasonLength {
+		return Errorf(CodeInvalid, "reason is longer than %d characters", MaxReasonLength)
+	}
+	if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 && r != '\t' }) {
+		return Errorf(CodeInvalid, "reason contains control characters")
+	}
+	return nil
+}
