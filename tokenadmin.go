@@ -30,6 +30,10 @@ const (
 // Token is what tokenadmin knows about one issued token. The token value
 // itself is never kept: the store holds only a keyed hash of it, and ID is a
 // separate random public identifier.
+//
+// Tokens belong to grant families: an access token, the refresh token
+// issued with it, and every token later issued from that refresh token.
+// Revoking a refresh token revokes its family's active tokens.
 type Token struct {
 	ID        string
 	Type      TokenType
@@ -40,12 +44,6 @@ type Token struct {
 	GrantType string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-
-	// FamilyID identifies the grant the token descends from: an access token
-	// and the refresh token issued with it, and every token later issued from
-	// that refresh token, share it. Revoking a refresh token revokes the
-	// family's active tokens.
-	FamilyID string
 
 	RevokedAt    time.Time // zero while not revoked
 	RevokedBy    string

@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure Open. The zero value is a production configuration.
+type Options struct {
+	// KeyFile holds the token-hashing key; default: the database path plus ".key".
+	KeyFile string
+	// Now is the store's clock, which judges expiry; default time.Now.
+	Now func() time.Time
+	// Rand supplies token values and IDs; default crypto/rand.Reader.
+	Rand io.Reader
+	// MaxBatch bounds how many writes share one transaction; default 256.
+	// 1 commits (and fsyncs) every write on its own.
+	MaxBatch int
+	// ChunkSize is how many tokens one bulk-revocation transaction revokes;
+	// default 1000, which keeps each chunk to a few milliseconds.
+	ChunkSize int
+	// ReadConns bounds the read pool; default 8.
+	ReadConns int
+}
+
+// DB is a token store on one SQLite file. It is safe for concurrent use;
+// several processes may open the same file.
+type DB struct {
+	path      string
+	now       func() time.Time
+	rand      io.Reader
+	chunkSize int
+
+	key []byte // HMAC key for token values
+
+	read  *sql.DB
+	write *sql.DB
+
+	writes     chan *writeOp
+	maxBatch   int
+	closeOnce  sync.Once
+	closed     chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer has stopped
+}
+
+// dsn builds a connection string with every per-connection setting in it,
+// so each pooled connection gets them (house style #10).
+func dsn(path string, extra url.Values) string {
+	v := url.Values{
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+		"_busy_timeout": {"10000"},
+		"_foreign_keys": {"on"},
+		// Statements are prepared once per connection and reused.
+		"_stmt_cache_size": {"64"},
+	}
+	for k, vs := range extra {
+		v[k] = vs
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
+}
+
+// Open opens (creating and migrating if needed) the database at path.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	db := &DB{
+		path:      path,
+		now:       opts.Now,
+		rand:      opts.Rand,
+		chunkSize: opts.ChunkSize,
+		maxBatch:  opts.MaxBatch,
+		writes:    make(chan *writeOp, 1024),
+		closed:    make(chan struct{}),
+
+		writerDone: make(chan struct{}),
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.rand == nil {
+		db.rand = rand.Reader
+	}
+	if db.chunkSize <= 0 {
+		db.chunkSize = 1000
+	}
+	if db.maxBatch <= 0 {
+		db.maxBatch = 256
+	}
+	readConns := opts.ReadConns
+	if readConns <= 0 {
+		readConns = 8
+	}
+
+	var err error
+	if db.write, err = sql.Open("sqlite3", dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if db.read, err = sql.Open("sqlite3", dsn(path, url.Values{"_query_only": {"true"}})); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	db.read.SetMaxOpenConns(readConns)
+	db.read.SetMaxIdleConns(readConns)
+	db.read.SetConnMaxIdleTime(0)
+
+	keyFile := opts.KeyFile
+	if keyFile == "" {
+		keyFile = path + ".key"
+	}
+	if err := db.loadKey(ctx, keyFile); err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+// Close stops the writer after the writes already queued and closes the
+// database. Writes submitted after Close fail.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.writerDone
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Path returns the database file path.
+func (db *DB) Path() string { return db.path }
+
+// migrate applies the embedded migrations not yet recorded, each in its own
+// transaction together with its record.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY) WITHOUT ROWID`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.applyMigration(ctx, name); err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// keyCheck is what the database records of the key: an HMAC of a fixed
+// label, so a wrong or replaced key file is detected at start instead of
+// silently making every stored token unverifiable.
+func keyCheck(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("tokenadmin key check v1"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (db *DB) loadKey(ctx context.Context, keyFile string) error {
+	tx, err := db.write.BeginTx(ctx, nil) // immediate: serialises first starts
+	if err != nil {
+		return fmt.Errorf("store: key: %w", err)
+	}
+	defer tx.Rollback()
+	var recorded string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&recorded)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: key: %w", err)
+	}
+	raw, readErr := os.ReadFile(keyFile)
+	switch {
+	case readErr == nil:
+		key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil || len(key) != 32 {
+			return fmt.Errorf("store: key file %s: want 64 hex digits", keyFile)
+		}
+		if recorded != "" && !hmac.Equal([]byte(recorded), []byte(keyCheck(key))) {
+			return fmt.Errorf("store: key file %s does not belong to database %s", keyFile, db.path)
+		}
+		db.key = key
+	case errors.Is(readErr, fs.ErrNotExist) && recorded == "":
+		key := make([]byte, 32)
+		if _, err := io.ReadFull(db.rand, key); err != nil {
+			return fmt.Errorf("store: key: %w", err)
+		}
+		if err := writeKeyFile(keyFile, key); err != nil {
+			return err
+		}
+		db.key = key
+	case errors.Is(readErr, fs.ErrNotExist):
+		return fmt.Errorf("store: key file %s is missing; without it no stored token can be verified", keyFile)
+	default:
+		return fmt.Errorf("store: key: %w", readErr)
+	}
+	if recorded == "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?)`, keyCheck(db.key)); err != nil {
+			return fmt.Errorf("store: key: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// writeKeyFile creates the key file with mode 0600, never overwriting one.
+func writeKeyFile(name string, key []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create key file: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	return nil
+}
+
+// hashValue is the stored form of a token value.
+func (db *DB) hashValue(value string) []byte {
+	m := hmac.New(sha256.New, db.key)
+	m.Write([]byte(value))
+	return m.Sum(nil)
+}
+
+// isUnique reports a UNIQUE constraint violation, by code (house style #6).
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -1,0 +1,14 @@
+// Package store keeps tokens, apps and users in SQLite (mattn/go-sqlite3).
+//
+// The database runs in WAL mode with synchronous=FULL. Reads use a pool of
+// connections; every write goes through one writer goroutine that gathers
+// concurrent writes into a single transaction (group commit), so an
+// acknowledged revocation is on disk without paying one fsync per request.
+// Each write runs inside its own savepoint: one failing write never undoes
+// another in the same batch.
+//
+// Token values are never stored. The store keeps HMAC-SHA-256(value) under
+// a 256-bit server key that lives in a separate file (by default the
+// database path plus ".key", created with mode 0600 on first start), so a
+// copy of the database alone does not let anyone test guessed token values.
+package store
