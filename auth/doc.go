@@ -1,0 +1,26 @@
+// Package auth hashes passwords and authenticates callers by user name and
+// password, as HTTP Basic credentials arrive.
+//
+// Passwords are hashed with argon2id at the OWASP minimum parameters
+// (m=19 MiB, t=2, p=1) and stored as PHC strings. VerifyPassword parses
+// those strictly and bounds their parameters, so a corrupt or hostile hash
+// is an error rather than a gigabyte allocation.
+//
+// A verification costs tens of milliseconds of CPU, far too much for every
+// request of a service that serves thousands per second, so an
+// Authenticator remembers successful ones for CacheTTL. The cache is keyed
+// by an HMAC, under a random per-process key, of the user name and
+// password: it holds neither passwords nor unkeyed hashes of them, and a
+// different password for the same user is simply a miss. Failed
+// verifications are never remembered.
+//
+// Users change in other processes (the CLI) while the server runs, so the
+// cache cannot be told about every change. Instead the UserStore keeps an
+// epoch that changes with every change to any user; at most once per
+// EpochCheckInterval one request reads it, while the others keep using the
+// cache, and a changed epoch drops every entry. A changed password, role or
+// deletion therefore takes effect within about EpochCheckInterval (plus the
+// duration of that one read). A verification that was in flight when the
+// cache was dropped is not remembered, since it may have read the user
+// before the change. If the epoch cannot be read the cache is dropped too.
+package auth
