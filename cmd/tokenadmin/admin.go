@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"tokenadmin"
+	"tokenadmin/auth"
+)
+
+func init() {
+	register(&command{
+		name: "user add", summary: "add a user who may call the admin API (password on stdin)",
+		usage: "NAME --role admin|user [--db FILE]",
+		flags: func(fs *flag.FlagSet) func(*env, []string) error {
+			db := dbFlag(fs)
+			role := fs.String("role", "user", "`role`: admin (everything) or user (own tokens only)")
+			return func(e *env, args []string) error {
+				if len(args) != 1 {
+					return usagef("want exactly one user name")
+				}
+				if !tokenadmin.Role(*role).Valid() {
+					return usagef("--role must be admin or user")
+				}
+				hash, err := readPasswordHash(e)
+				if err != nil {
+					return err
+				}
+				s, err := openStore(e, *db)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if err := s.CreateUser(e.ctx, tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "added user %s (role %s)\n", args[0], *role)
+				return nil
+			}
+		},
+	})
+	register(&command{
+		name: "user passwd", summary: "set a user's password (new password on stdin)",
+		usage: "NAME [--db FILE]",
+		flags: func(fs *flag.FlagSet) func(*env, []string) error {
+			db := dbFlag(fs)
+			return func(e *env, args []string) error {
+				if len(args) != 1 {
+					return usagef("want exactly one user name")
+				}
+				hash, err := readPasswordHash(e)
+				if err != nil {
+					return err
+				}
+				s, err := openStore(e, *db)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if err := s.SetPassword(e.ctx, args[0], hash); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "password of %s changed\n", args[0])
+				return nil
+			}
+		},
+	})
+	register(&command{
+		name: "app create", summary: "register an app (OAuth client) and print its client_id",
+		usage: "--name NAME [--owner USER] [--client-id ID] [--json] [--db FILE]",
+		flags: func(fs *flag.FlagSet) func(*env, []string) error {
+			db := dbFlag(fs)
+			name := fs.String("name", "", "the app's display `name` (required)")
+			owner := fs.String("owner", "", "the `user` who owns the app")
+			clientID := fs.String("client-id", "", "client `id` to use (default: a random one)")
+			asJSON := fs.Bool("json", false, "print JSON")
+			return func(e *env, args []string) error {
+				if len(args) != 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *name == "" {
+					return usagef("--name is required")
+				}
+				s, err := openStore(e, *db)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				app, err := s.CreateApp(e.ctx, tokenadmin.App{ClientID: *clientID, Name: *name, Owner: *owner})
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return writeJSON(e.stdout, map[string]string{"client_id": app.ClientID, "name": app.Name, "owner": app.Owner})
+				}
+				fmt.Fprintln(e.stdout, app.ClientID)
+				return nil
+			}
+		},
+	})
+}
+
+// readPasswordHash reads one line from stdin as a password and hashes it.
+func readPasswordHash(e *env) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, auth.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return "", usagef("give the password on stdin, e.g. printf '%%s\\n' \"$PASSWORD\" | tokenadmin user add ...")
+	}
+	return auth.HashPassword(password)
+}
+
+// positive checks a duration flag.
+func positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return usagef("%s must be positive", name)
+	}
+	return nil
+}

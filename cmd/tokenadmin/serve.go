@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"tokenadmin"
+	"tokenadmin/auth"
+	"tokenadmin/soap"
+	"tokenadmin/store"
+)
+
+// serveConfig is everything serve needs; tests fill it directly.
+type serveConfig struct {
+	Addr           string
+	DB             string
+	Demo           bool
+	TrustForwarded bool
+	MaxBodyBytes   int64
+	ShutdownGrace  time.Duration
+}
+
+func init() {
+	register(&command{
+		name: "serve", summary: "run the SOAP service (creates and migrates the database on first start)",
+		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo]",
+		flags: func(fs *flag.FlagSet) func(*env, []string) error {
+			var c serveConfig
+			fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
+			db := dbFlag(fs)
+			fs.BoolVar(&c.Demo, "demo", false, "seed a demo app, user and tokens and print a ready-to-paste curl call")
+			fs.BoolVar(&c.TrustForwarded, "trust-forwarded-headers", false, "use X-Forwarded-Proto/Host for WSDL addresses (only behind a proxy you control)")
+			fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", soap.DefaultMaxBodyBytes, "largest accepted request `bytes`")
+			fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish on SIGTERM")
+			return func(e *env, args []string) error {
+				if len(args) != 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				c.DB = *db
+				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
+				if err != nil {
+					return err
+				}
+				<-e.ctx.Done()
+				srv.log.Info("shutting down", "grace", c.ShutdownGrace)
+				ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+				defer cancel()
+				return srv.Close(ctx)
+			}
+		},
+	})
+}
+
+// server is a running tokenadmin service.
+type server struct {
+	db   *store.DB
+	http *http.Server
+	ln   net.Listener
+	log  *slog.Logger
+	done chan error
+}
+
+// newLogger logs text to a terminal and JSON otherwise.
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, nil))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// startServer opens the database, bootstraps it, and serves on c.Addr
+// until Close. Messages for the person at the terminal (the generated
+// admin password, the demo's curl call) go to stdout; logs to stderr.
+func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (*server, error) {
+	log := newLogger(stderr)
+	db, err := store.Open(ctx, c.DB, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{db: db, log: log, done: make(chan error, 1)}
+	if err := bootstrapAdmin(ctx, db, stdout); err != nil {
+		db.Close()
+		return nil, err
+	}
+	authn := auth.NewAuthenticator(db)
+	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
+	h.Logger = log
+	h.TrustForwardedHeaders = c.TrustForwarded
+	if c.MaxBodyBytes > 0 {
+		h.MaxBodyBytes = c.MaxBodyBytes
+	}
+	mux := http.NewServeMux()
+	mux.Handle(soap.TokenAdminPath, h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+
+	s.ln, err = net.Listen("tcp", c.Addr)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { s.done <- s.http.Serve(s.ln) }()
+	log.Info("tokenadmin serving", "url", s.URL()+soap.TokenAdminPath, "wsdl", s.URL()+soap.TokenAdminPath+"?wsdl", "db", c.DB)
+	if c.Demo {
+		if err := seedDemo(ctx, db, s.URL(), stdout); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// URL is the server's base URL, such as http://127.0.0.1:8080.
+func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops accepting, lets in-flight requests finish until ctx ends,
+// then closes the database (after its queued writes are committed).
+func (s *server) Close(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, s.db.Close())
+}
+
+// bootstrapAdmin creates the first admin on a database without users:
+// with $TOKENADMIN_ADMIN_PASSWORD, or a generated password printed once.
+func bootstrapAdmin(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	n, err := db.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	password, generated := os.Getenv("TOKENADMIN_ADMIN_PASSWORD"), false
+	if password == "" {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		password, generated = base64.RawURLEncoding.EncodeToString(b), true
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("TOKENADMIN_ADMIN_PASSWORD: %w", err)
+	}
+	if err := db.CreateUser(ctx, tokenadmin.User{Name: "admin", Role: tokenadmin.RoleAdmin, PasswordHash: hash}); err != nil {
+		if tokenadmin.ErrorCode(err) == tokenadmin.CodeConflict {
+			return nil // another process bootstrapped first
+		}
+		return err
+	}
+	if generated {
+		fmt.Fprintf(stdout, "Created user admin with password %s\n(shown once; set TOKENADMIN_ADMIN_PASSWORD to choose it, or change it with: tokenadmin user passwd admin)\n", password)
+	} else {
+		fmt.Fprintln(stdout, "Created user admin with the password from TOKENADMIN_ADMIN_PASSWORD")
+	}
+	return nil
+}
