@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tokenadmin"
+	"tokenadmin/store"
+)
+
+// The end-to-end benchmarks measure revokeToken and listActiveTokens (20
+// rows) over HTTP on loopback, with Basic auth, at concurrency 16, next to
+// the same operations on the store directly in the same run, so the ratio
+// shows what SOAP and HTTP cost. The table has TOKENADMIN_BENCH_TOKENS
+// tokens (default 1,000,000: 50,000 users x 20), seeded once into a cached
+// file under the temp directory.
+//
+//	go test ./cmd/tokenadmin -run '^$' -bench EndToEnd -benchtime 20000x
+//
+// Each sub-benchmark reports req/s, p50-µs and p99-µs.
+
+const benchConcurrency = 16
+
+func benchTokens(b *testing.B) int {
+	n := 1_000_000
+	if s := os.Getenv("TOKENADMIN_BENCH_TOKENS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 20 {
+			b.Fatalf("TOKENADMIN_BENCH_TOKENS=%q: want a number >= 20", s)
+		}
+		n = v
+	}
+	return n
+}
+
+// seededDB returns the path of a database with n seeded tokens (n/20 users
+// with 10 grants each, over 10 apps), creating it on first use.
+func seededDB(b *testing.B, n int) string {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("tokenadmin-bench-%d.db", n))
+	if _, err := os.Stat(path + ".ready"); err == nil {
+		return path
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", ".key"} {
+		os.Remove(path + suffix)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	// Long lifetimes, so a cached database stays usable for a year.
+	err = db.Seed(ctx, store.SeedSpec{Users: n / 20, GrantsPerUser: 10, Apps: 10, AccessTTL: 365 * 24 * time.Hour, RefreshTTL: 365 * 24 * time.Hour})
+	if err == nil {
+		err = db.Close()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d tokens in %v", n, time.Since(start))
+	if err := os.WriteFile(path+".ready", nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// activeTokenIDs returns n random active access-token IDs of the users
+// from fromUser on; listings read the users below it, so that they always
+// find 20 active tokens however many runs revoked tokens before.
+func activeTokenIDs(b *testing.B, path string, fromUser string, n int) []string {
+	b.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	// Random tokens, so revocations touch the whole table as in real use.
+	rows, err := db.Query(`SELECT token_id FROM tokens WHERE type = 'access' AND revoked_at IS NULL AND user_name >= ? ORDER BY random() LIMIT ?`, fromUser, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) < n {
+		b.Fatalf("only %d active tokens left in %s; delete it to reseed", len(ids), path)
+	}
+	rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	return ids
+}
+
+// load runs do b.N times on benchConcurrency goroutines and reports the
+// throughput and latency percentiles.
+func load(b *testing.B, do func(i int) error) {
+	b.Helper()
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range benchConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := do(i); err != nil {
+					if failed.Add(1) == 1 {
+						b.Error(err)
+					}
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(0, "ns/op")
+}
+
+func BenchmarkEndToEnd(b *testing.B) {
+	n := benchTokens(b)
+	path := seededDB(b, n)
+	users := n / 20
+	ctx := context.Background()
+
+	b.Setenv("TOKENADMIN_ADMIN_PASSWORD", "bench-admin-password")
+	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", DB: path}, io.Discard, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close(ctx)
+	svc := &tokenadmin.Service{Tokens: srv.db}
+	admin := tokenadmin.Caller{Name: "admin", Role: tokenadmin.RoleAdmin}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency * 2}}
+	url := srv.URL() + "/services/TokenAdmin"
+
+	soapCall := func(action, body string) error {
+		req, err := http.NewRequest("POST", url, bytes.NewBufferString(
+			`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="urn:tokenadmin:v1"><s:Body>`+body+`</s:Body></s:Envelope>`))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"urn:tokenadmin:v1:`+action+`"`)
+		req.SetBasicAuth("admin", "bench-admin-password")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d", action, resp.StatusCode)
+		}
+		return nil
+	}
+	// Listings read the lower half of the users, revocations the upper.
+	user := func() string { return fmt.Sprintf("user%07d", rand.IntN(users/2)) }
+	revokeFrom := fmt.Sprintf("user%07d", users/2)
+
+	b.Run("store/listActiveTokens", func(b *testing.B) {
+		load(b, func(int) error {
+			p, err := svc.ListActiveTokens(ctx, admin, tokenadmin.TokenFilter{User: user(), PageSize: 20})
+			if err == nil && len(p.Tokens) != 20 {
+				err = fmt.Errorf("got %d tokens", len(p.Tokens))
+			}
+			return err
+		})
+	})
+	b.Run("soap/listActiveTokens", func(b *testing.B) {
+		load(b, func(int) error {
+			return soapCall("listActiveTokens", `<t:listActiveTokens><t:user>`+user()+`</t:user><t:pageSize>20</t:pageSize></t:listActiveTokens>`)
+		})
+	})
+	b.Run("store/revokeToken", func(b *testing.B) {
+		ids := activeTokenIDs(b, path, revokeFrom, b.N)
+		load(b, func(i int) error {
+			_, err := svc.RevokeToken(ctx, admin, tokenadmin.RevokeRequest{TokenID: ids[i], Reason: "bench"})
+			return err
+		})
+	})
+	b.Run("soap/revokeToken", func(b *testing.B) {
+		ids := activeTokenIDs(b, path, revokeFrom, b.N)
+		load(b, func(i int) error {
+			return soapCall("revokeToken", `<t:revokeToken><t:tokenId>`+ids[i]+`</t:tokenId><t:reason>bench</t:reason></t:revokeToken>`)
+		})
+	})
+}
