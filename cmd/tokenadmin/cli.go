@@ -47,16 +47,21 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // 1 when the command failed, 2 for a usage mistake.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		printHelp(stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printHelp(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	cmd, rest := findCommand(args)
 	if cmd == nil {
-		fmt.Fprintf(stderr, "tokenadmin: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
+		words := args[:1]
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			words = args[:2]
+		}
+		fmt.Fprintf(stderr, "tokenadmin: unknown command %q\n\n", strings.Join(words, " "))
 		printHelp(stderr)
 		return 2
 	}
@@ -106,26 +111,39 @@ type flagError struct{ err error }
 func (e *flagError) Error() string { return e.err.Error() }
 
 // parseInterspersed parses flags that may come before, between or after
-// positional arguments ("user add alice --role admin"); "--" ends flags.
+// positional arguments ("user add alice --role admin"). "--" ends flags:
+// everything after it is positional, even if it starts with "-".
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	for len(args) > 0 {
+		arg := args[0]
+		if arg == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		if len(arg) < 2 || arg[0] != '-' {
+			positional = append(positional, arg)
+			args = args[1:]
+			continue
+		}
+		// Hand the flag set one flag (with its value, if separate).
+		n := 1
+		name := strings.TrimLeft(arg, "-")
+		if !strings.Contains(name, "=") {
+			if f := fs.Lookup(name); f != nil && len(args) > 1 {
+				if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+					n = 2
+				}
+			}
+		}
+		if err := fs.Parse(args[:n]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
 			return nil, &flagError{err}
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
+		args = args[n:]
 	}
+	return positional, nil
 }
 
 func findCommand(args []string) (*command, []string) {

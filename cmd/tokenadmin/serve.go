@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"tokenadmin"
@@ -68,6 +69,9 @@ type server struct {
 	ln   net.Listener
 	log  *slog.Logger
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // newLogger logs text to a terminal and JSON otherwise.
@@ -134,13 +138,17 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Close stops accepting, lets in-flight requests finish until ctx ends,
-// then closes the database (after its queued writes are committed).
+// then closes the database (after its queued writes are committed). Later
+// calls return the first call's result.
 func (s *server) Close(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return errors.Join(err, s.db.Close())
+	s.closeOnce.Do(func() {
+		err := s.http.Shutdown(ctx)
+		if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		s.closeErr = errors.Join(err, s.db.Close())
+	})
+	return s.closeErr
 }
 
 // bootstrapAdmin creates the first admin on a database without users:

@@ -89,6 +89,12 @@ func init() {
 					return usagef("unexpected argument %q", args[0])
 				}
 				f.Type = tokenadmin.TokenType(*typ)
+				if f.Type != "" && !f.Type.Valid() {
+					return usagef("--type must be access or refresh")
+				}
+				if f.PageSize < 1 || f.PageSize > tokenadmin.MaxPageSize {
+					return usagef("--page-size must be between 1 and %d", tokenadmin.MaxPageSize)
+				}
 				s, err := openStore(e, *db)
 				if err != nil {
 					return err
