@@ -41,6 +41,11 @@ type Options struct {
 	ChunkSize int
 	// ReadConns bounds the read pool; default 8.
 	ReadConns int
+	// SweepInterval, when positive, runs SweepExpired that often in the
+	// background (the server does; short-lived admin commands need not).
+	SweepInterval time.Duration
+	// Log receives background errors (the expiry sweep); none when nil.
+	Log func(msg string, err error)
 }
 
 // DB is a token store on one SQLite file. It is safe for concurrent use;
@@ -61,6 +66,8 @@ type DB struct {
 	closeOnce  sync.Once
 	closed     chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer has stopped
+	sweepDone  chan struct{} // closed when the sweep loop has stopped
+	log        func(msg string, err error)
 }
 
 // dsn builds a connection string with every per-connection setting in it,
@@ -95,6 +102,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		closed:    make(chan struct{}),
 
 		writerDone: make(chan struct{}),
+		sweepDone:  make(chan struct{}),
+		log:        opts.Log,
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -143,6 +152,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	go db.writer()
+	if opts.SweepInterval > 0 {
+		go db.sweepLoop(opts.SweepInterval)
+	} else {
+		close(db.sweepDone)
+	}
 	return db, nil
 }
 
@@ -150,6 +164,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // database. Writes submitted after Close fail.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.sweepDone
 	<-db.writerDone
 	return errors.Join(db.read.Close(), db.write.Close())
 }

@@ -53,7 +53,7 @@ func (db *DB) Seed(ctx context.Context, spec SeedSpec) error {
 		end := min(start+seedBatch, total)
 		err := db.update(ctx, func(ctx context.Context, c conn) error {
 			var next int64
-			if err := c.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tokens'`).Scan(&next); err != nil {
+			if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&next); err != nil {
 				return err
 			}
 			now := db.now()

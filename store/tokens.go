@@ -15,9 +15,39 @@ import (
 
 var _ tokenadmin.TokenStore = (*DB)(nil)
 
+// live is the condition of the partial indexes: not revoked, and not yet
+// swept as expired. Queries that walk those indexes must state it; they
+// also check expires_at, for tokens that expired since the last sweep.
+const live = `revoked_at IS NULL AND expired = 0`
+
 // tokenColumns are read by scanToken, in this order.
 const tokenColumns = `t.id, t.token_id, t.type, a.client_id, a.name, t.user_name, t.scope,
 	t.grant_type, t.issued_at, t.expires_at, t.revoked_at, t.revoked_by, t.revoke_reason`
+
+// Fixed statements. (Those that depend on a filter's shape are built by
+// listQuery and bulkQueries.) The plan test checks each uses an index.
+const (
+	getTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
+
+	revokeLookup          = `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at FROM tokens WHERE `
+	revokeLookupByIDSQL   = revokeLookup + `token_id = ?`
+	revokeLookupByHashSQL = revokeLookup + `hash = ?`
+	revokeSet             = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE ` + live + ` AND expires_at > ? AND `
+	revokeFamilySQL       = revokeSet + `family_id = ?`
+	revokeOneSQL          = revokeSet + `id = ?`
+
+	authorizedAppsSQL = `SELECT a.client_id, a.name, count(*), max(t.issued_at)
+		FROM tokens t INDEXED BY tokens_live_user JOIN apps a ON a.id = t.app_id
+		WHERE t.user_name = ? AND t.` + live + ` AND t.expires_at > ?
+		GROUP BY t.app_id ORDER BY a.name, a.client_id`
+
+	// Like AUTOINCREMENT itself, the next id continues sqlite_sequence.
+	nextTokenIDSQL = `SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tokens'`
+
+	sweepSQL = `UPDATE tokens SET expired = 1 WHERE id IN (
+		SELECT id FROM tokens INDEXED BY tokens_live_expiry
+		WHERE ` + live + ` AND expires_at <= ? ORDER BY expires_at LIMIT ?)`
+)
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -57,39 +87,8 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	if err != nil {
 		return nil, err
 	}
-	var (
-		q    strings.Builder
-		args = []any{ms(db.now()), after}
-	)
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens t `)
-	// Name the index so the planner never falls back to a scan that
-	// skips over revoked tokens.
-	switch {
-	case f.User != "":
-		q.WriteString(`INDEXED BY tokens_live_user `)
-	case f.ClientID != "":
-		q.WriteString(`INDEXED BY tokens_live_app `)
-	default:
-		q.WriteString(`INDEXED BY tokens_live `)
-	}
-	q.WriteString(`JOIN apps a ON a.id = t.app_id
-		WHERE t.revoked_at IS NULL AND t.expires_at > ? AND t.id > ?`)
-	if f.User != "" {
-		q.WriteString(` AND t.user_name = ?`)
-		args = append(args, f.User)
-	}
-	if f.ClientID != "" {
-		q.WriteString(` AND t.app_id = (SELECT id FROM apps WHERE client_id = ?)`)
-		args = append(args, f.ClientID)
-	}
-	if f.Type != "" {
-		q.WriteString(` AND t.type = ?`)
-		args = append(args, string(f.Type))
-	}
-	q.WriteString(` ORDER BY t.id LIMIT ?`)
-	args = append(args, f.PageSize+1)
-
-	rows, err := db.read.QueryContext(ctx, q.String(), args...)
+	query, args, _ := listQuery(f, ms(db.now()), after, f.PageSize+1)
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens: %w", err)
 	}
@@ -114,10 +113,41 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	return page, nil
 }
 
+// listQuery is the listing's SQL for a filter shape, its arguments, and
+// the index it walks. The index is named so that the planner never falls
+// back to a scan that steps over dead tokens.
+func listQuery(f tokenadmin.TokenFilter, now, after int64, limit int) (query string, args []any, index string) {
+	var q strings.Builder
+	args = []any{now, after}
+	switch {
+	case f.User != "":
+		index = `tokens_live_user`
+	case f.ClientID != "":
+		index = `tokens_live_app`
+	default:
+		index = `tokens_live`
+	}
+	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens t INDEXED BY ` + index + ` JOIN apps a ON a.id = t.app_id
+		WHERE t.` + live + ` AND t.expires_at > ? AND t.id > ?`)
+	if f.User != "" {
+		q.WriteString(` AND t.user_name = ?`)
+		args = append(args, f.User)
+	}
+	if f.ClientID != "" {
+		q.WriteString(` AND t.app_id = (SELECT id FROM apps WHERE client_id = ?)`)
+		args = append(args, f.ClientID)
+	}
+	if f.Type != "" {
+		q.WriteString(` AND t.type = ?`)
+		args = append(args, string(f.Type))
+	}
+	q.WriteString(` ORDER BY t.id LIMIT ?`)
+	return q.String(), append(args, limit), index
+}
+
 // GetToken implements tokenadmin.TokenStore.
 func (db *DB) GetToken(ctx context.Context, tokenID string) (*tokenadmin.Token, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT `+tokenColumns+`
-		FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`, tokenID)
+	row := db.read.QueryRowContext(ctx, getTokenSQL, tokenID)
 	_, t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
@@ -130,9 +160,9 @@ func (db *DB) GetToken(ctx context.Context, tokenID string) (*tokenadmin.Token, 
 
 // RevokeToken implements tokenadmin.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tokenadmin.RevokeResult, error) {
-	where, key := `token_id = ?`, any(r.TokenID)
+	query, key := revokeLookupByIDSQL, any(r.TokenID)
 	if r.TokenID == "" {
-		where, key = `hash = ?`, db.hashValue(r.Value)
+		query, key = revokeLookupByHashSQL, db.hashValue(r.Value)
 	}
 	res := new(tokenadmin.RevokeResult)
 	err := db.update(ctx, func(ctx context.Context, c conn) error {
@@ -141,8 +171,7 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 			tokenID, typ, user  string
 			revokedAt           sql.NullInt64
 		)
-		err := c.QueryRowContext(ctx, `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at
-			FROM tokens WHERE `+where, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt)
+		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Owner != "" && user != r.Owner) {
 			return tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 		}
@@ -154,15 +183,13 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		if revokedAt.Valid || expires <= now {
 			return nil
 		}
-		set := `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
-			WHERE revoked_at IS NULL AND expires_at > ? AND `
 		var result sql.Result
 		if tokenadmin.TokenType(typ) == tokenadmin.RefreshToken {
 			// RFC 7009 §2.1: revoking a refresh token also invalidates the
 			// access tokens of the same grant.
-			result, err = c.ExecContext(ctx, set+`family_id = ?`, now, r.Actor, r.Reason, now, family)
+			result, err = c.ExecContext(ctx, revokeFamilySQL, now, r.Actor, r.Reason, now, family)
 		} else {
-			result, err = c.ExecContext(ctx, set+`id = ?`, now, r.Actor, r.Reason, now, id)
+			result, err = c.ExecContext(ctx, revokeOneSQL, now, r.Actor, r.Reason, now, id)
 		}
 		if err != nil {
 			return fmt.Errorf("store: revoke: %w", err)
@@ -188,16 +215,8 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 	if r.User == "" && r.ClientID == "" {
 		return 0, tokenadmin.Errorf(tokenadmin.CodeInvalid, "at least one of user and clientId is required")
 	}
-	var (
-		index  = `tokens_live_user`
-		filter []string
-		args   []any
-	)
-	if r.User != "" {
-		filter, args = append(filter, `user_name = ?`), append(args, r.User)
-	}
+	var appID int64
 	if r.ClientID != "" {
-		var appID int64
 		err := db.read.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
@@ -205,22 +224,14 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 		if err != nil {
 			return 0, fmt.Errorf("store: revoke tokens: %w", err)
 		}
-		filter, args = append(filter, `app_id = ?`), append(args, appID)
-		if r.User == "" {
-			index = `tokens_live_app`
-		}
 	}
+	boundQ, updateQ, args, _ := bulkQueries(r.User, appID)
 	var maxID int64
 	if err := db.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM tokens`).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("store: revoke tokens: %w", err)
 	}
-	cond := strings.Join(filter, ` AND `) + ` AND revoked_at IS NULL AND id > ? AND id <= ?`
-	// The chunk's upper bound: the ChunkSize-th matching id, or maxID.
-	boundQ := `SELECT id FROM tokens INDEXED BY ` + index + ` WHERE ` + cond + ` ORDER BY id LIMIT 1 OFFSET ?`
-	updateQ := `UPDATE tokens INDEXED BY ` + index + ` SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
-		WHERE ` + cond + ` AND expires_at > ?`
 
-	total, from := 0, int64(0)
+	total, chunk, from := 0, 0, int64(0)
 	for from < maxID {
 		if err := ctx.Err(); err != nil {
 			return total, err
@@ -242,23 +253,43 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 			if err != nil {
 				return err
 			}
-			total += int(n)
-			from = to
+			chunk, from = int(n), to
 			return nil
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: revoke tokens: %w", err)
 		}
+		total += chunk // counted only once the chunk is committed
 	}
 	return total, nil
 }
 
+// bulkQueries are RevokeTokens' statements for user and/or app (appID 0:
+// any app), with the filter's arguments and the index they walk. bound
+// finds a chunk's upper id (args, from, maxID, ChunkSize-1); update
+// revokes the chunk (now, actor, reason, args, from, to, now).
+func bulkQueries(user string, appID int64) (bound, update string, args []any, index string) {
+	var filter []string
+	index = `tokens_live_user`
+	if user != "" {
+		filter, args = append(filter, `user_name = ?`), append(args, user)
+	}
+	if appID != 0 {
+		filter, args = append(filter, `app_id = ?`), append(args, appID)
+		if user == "" {
+			index = `tokens_live_app`
+		}
+	}
+	cond := strings.Join(filter, ` AND `) + ` AND ` + live + ` AND id > ? AND id <= ?`
+	bound = `SELECT id FROM tokens INDEXED BY ` + index + ` WHERE ` + cond + ` ORDER BY id LIMIT 1 OFFSET ?`
+	update = `UPDATE tokens INDEXED BY ` + index + ` SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+		WHERE ` + cond + ` AND expires_at > ?`
+	return bound, update, args, index
+}
+
 // ListAuthorizedApps implements tokenadmin.TokenStore.
 func (db *DB) ListAuthorizedApps(ctx context.Context, user string) ([]*tokenadmin.AuthorizedApp, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT a.client_id, a.name, count(*), max(t.issued_at)
-		FROM tokens t INDEXED BY tokens_live_user JOIN apps a ON a.id = t.app_id
-		WHERE t.user_name = ? AND t.revoked_at IS NULL AND t.expires_at > ?
-		GROUP BY t.app_id ORDER BY a.name, a.client_id`, user, ms(db.now()))
+	rows, err := db.read.QueryContext(ctx, authorizedAppsSQL, user, ms(db.now()))
 	if err != nil {
 		return nil, fmt.Errorf("store: authorized apps: %w", err)
 	}
@@ -316,7 +347,7 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 		// AUTOINCREMENT itself they continue sqlite_sequence, so an id is
 		// never reused after a purge and page tokens stay meaningful.
 		var family int64
-		if err := c.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tokens'`).Scan(&family); err != nil {
+		if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&family); err != nil {
 			return err
 		}
 		for i, t := range []*tokenadmin.Token{out.Access, out.Refresh} {
@@ -366,7 +397,7 @@ func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl 
 		Scopes:    append([]string(nil), r.Scopes...),
 		GrantType: r.GrantType,
 		IssuedAt:  now.UTC(),
-		ExpiresAt: now.Add(ttl).UTC(),
+		ExpiresAt: now.Add(ttl).Truncate(time.Millisecond).UTC(),
 	}, value, nil
 }
 

@@ -50,7 +50,7 @@ func benchTokens(b *testing.B) int {
 // with 10 grants each, over 10 apps), creating it on first use.
 func seededDB(b *testing.B, n int) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("tokenadmin-bench-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("tokenadmin-bench-v2-%d.db", n))
 	if _, err := os.Stat(path + ".ready"); err == nil {
 		return path
 	}

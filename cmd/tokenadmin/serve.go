@@ -89,7 +89,10 @@ func newLogger(w io.Writer) *slog.Logger {
 // admin password, the demo's curl call) go to stdout; logs to stderr.
 func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (*server, error) {
 	log := newLogger(stderr)
-	db, err := store.Open(ctx, c.DB, store.Options{})
+	db, err := store.Open(ctx, c.DB, store.Options{
+		SweepInterval: time.Minute,
+		Log:           func(msg string, err error) { log.Error(msg, "err", err) },
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -49,13 +49,17 @@ CREATE TABLE tokens (
 	expires_at    INTEGER NOT NULL,
 	revoked_at    INTEGER,
 	revoked_by    TEXT,
-	revoke_reason TEXT
+	revoke_reason TEXT,
+	-- Set by the expiry sweep once expires_at has passed, to take the token
+	-- out of the live indexes. Expiry itself is always judged by expires_at.
+	expired       INTEGER NOT NULL DEFAULT 0
 );
 
--- Partial indexes over the tokens that are not revoked: a listing page
--- walks one of them from the page token's id, so it costs O(log n + page)
--- however many revoked tokens the table holds.
-CREATE INDEX tokens_live          ON tokens (id)                 WHERE revoked_at IS NULL;
-CREATE INDEX tokens_live_user     ON tokens (user_name, id)      WHERE revoked_at IS NULL;
-CREATE INDEX tokens_live_app      ON tokens (app_id, id)         WHERE revoked_at IS NULL;
-CREATE INDEX tokens_live_family   ON tokens (family_id)          WHERE revoked_at IS NULL;
+-- Partial indexes over live tokens (neither revoked nor swept as expired):
+-- a listing page walks one of them from the page token's id, so it costs
+-- O(log n + page) however many dead tokens the table holds.
+CREATE INDEX tokens_live        ON tokens (id)            WHERE revoked_at IS NULL AND expired = 0;
+CREATE INDEX tokens_live_user   ON tokens (user_name, id) WHERE revoked_at IS NULL AND expired = 0;
+CREATE INDEX tokens_live_app    ON tokens (app_id, id)    WHERE revoked_at IS NULL AND expired = 0;
+CREATE INDEX tokens_live_family ON tokens (family_id)     WHERE revoked_at IS NULL AND expired = 0;
+CREATE INDEX tokens_live_expiry ON tokens (expires_at)    WHERE revoked_at IS NULL AND expired = 0;

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// SweepExpired marks tokens whose expiry has passed, taking them out of
+// the live indexes so that listings never step over them. It works in
+// chunks of ChunkSize, each a short transaction of its own, and returns how
+// many tokens it marked. Correctness never depends on it: every query also
+// checks expires_at; the sweep keeps pages O(log n + page size).
+func (db *DB) SweepExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := db.update(ctx, func(ctx context.Context, c conn) error {
+			res, err := c.ExecContext(ctx, sweepSQL, ms(db.now()), db.chunkSize)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: sweep expired: %w", err)
+		}
+		total += int(n)
+		if int(n) < db.chunkSize {
+			return total, nil
+		}
+	}
+}
+
+// sweepLoop runs SweepExpired every interval until Close.
+func (db *DB) sweepLoop(interval time.Duration) {
+	defer close(db.sweepDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-db.closed:
+				case <-ctx.Done():
+				}
+				cancel()
+			}()
+			if _, err := db.SweepExpired(ctx); err != nil && ctx.Err() == nil && db.log != nil {
+				db.log("expiry sweep failed", err)
+			}
+			cancel()
+		}
+	}
+}
