@@ -37,7 +37,7 @@ import (
 const (
 	benchApps          = 10
 	benchGrantsPerUser = 10 // 20 tokens per user
-	benchLayout        = 1  // bump whenever seedTokens changes what it writes
+	benchLayout        = 2  // bump whenever seedTokens or the schema changes what it writes
 )
 
 // benchEpoch is the benchmarks' store clock: every seeded token was issued
