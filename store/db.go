@@ -25,6 +25,24 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// The writer's connection does not checkpoint the WAL itself: a commit
+// that happens to cross the auto-checkpoint threshold would copy pages back
+// into the database and fsync it while every queued write waits. The
+// checkpointer goroutine does that work on its own connection instead, and
+// SQLite checkpoints when the last connection closes (an admin command).
+// The writer keeps a larger page cache, since every write walks several
+// indexes.
+const writerDriver = "sqlite3_tokenadmin_writer"
+
+func init() {
+	sql.Register(writerDriver, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536", nil)
+			return err
+		},
+	})
+}
+
 // Options configure Open. The zero value is a production configuration.
 type Options struct {
 	// KeyFile holds the token-hashing key; default: the database path plus ".key".
@@ -67,7 +85,9 @@ type DB struct {
 	closed     chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer has stopped
 	sweepDone  chan struct{} // closed when the sweep loop has stopped
-	log        func(msg string, err error)
+
+	checkpointDone chan struct{} // closed when the checkpointer has stopped
+	log            func(msg string, err error)
 }
 
 // dsn builds a connection string with every per-connection setting in it,
@@ -103,7 +123,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 		writerDone: make(chan struct{}),
 		sweepDone:  make(chan struct{}),
-		log:        opts.Log,
+
+		checkpointDone: make(chan struct{}),
+		log:            opts.Log,
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -123,7 +145,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 
 	var err error
-	if db.write, err = sql.Open("sqlite3", dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
+	if db.write, err = sql.Open(writerDriver, dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.write.SetMaxOpenConns(1)
@@ -151,6 +173,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
+	cp, err := sql.Open("sqlite3", dsn(path, nil))
+	if err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	cp.SetMaxOpenConns(1)
+	go db.checkpointer(cp)
 	go db.writer()
 	if opts.SweepInterval > 0 {
 		go db.sweepLoop(opts.SweepInterval)
@@ -165,6 +195,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.sweepDone
+	<-db.checkpointDone
 	<-db.writerDone
 	return errors.Join(db.read.Close(), db.write.Close())
 }

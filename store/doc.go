@@ -4,8 +4,8 @@
 // connections; every write goes through one writer goroutine that gathers
 // concurrent writes into a single transaction (group commit), so an
 // acknowledged revocation is on disk without paying one fsync per request.
-// Each write runs inside its own savepoint: one failing write never undoes
-// another in the same batch.
+// One failing write never undoes another in the same batch: a write makes
+// a single change, which SQLite applies atomically, or runs in a savepoint.
 //
 // Token values are never stored. The store keeps HMAC-SHA-256(value) under
 // a 256-bit server key that lives in a separate file (by default the

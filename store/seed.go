@@ -51,7 +51,7 @@ func (db *DB) Seed(ctx context.Context, spec SeedSpec) error {
 	total := spec.Users * spec.GrantsPerUser
 	for start := 0; start < total; start += seedBatch {
 		end := min(start+seedBatch, total)
-		err := db.update(ctx, func(ctx context.Context, c conn) error {
+		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 			var next int64
 			if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&next); err != nil {
 				return err

@@ -810,12 +810,12 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "RevokeTokens app", query: `SELECT id FROM apps WHERE client_id = ?`, args: []any{"a1"}},
 		plan{name: "RevokeToken by ID", query: store.RevokeLookupByIDSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
 		plan{name: "RevokeToken by value", query: store.RevokeLookupByHashSQL, args: []any{[]byte("x")}, index: "sqlite_autoindex_tokens_2"},
-		plan{name: "RevokeToken family", query: store.RevokeFamilySQL, args: []any{1, "a", "r", 1, 1}, index: "tokens_live_family"},
+		plan{name: "RevokeToken family", query: store.RevokeFamilySQL, args: []any{1, "a", "r", 1, 1}, index: "tokens_unswept_family"},
 		plan{name: "RevokeToken one", query: store.RevokeOneSQL, args: []any{1, "a", "r", 1, 1}},
 		plan{name: "GetToken", query: store.GetTokenSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
 		plan{name: "ListAuthorizedApps", query: store.AuthorizedAppsSQL, args: []any{"alice", 1}, index: "tokens_live_user", sortedOK: true},
 		plan{name: "IssueTokens next id", query: store.NextTokenIDSQL},
-		plan{name: "SweepExpired", query: store.SweepSQL, args: []any{1, 1000}}, // rowid lookups fed by tokens_live_expiry
+		plan{name: "SweepExpired", query: store.SweepSQL, args: []any{1, 1000}}, // rowid lookups fed by tokens_unswept_expiry
 	)
 
 	for _, p := range plans {
@@ -887,9 +887,12 @@ func TestSweepTakesExpiredTokensOutOfLiveIndexes(t *testing.T) {
 	liveEntries := func() int {
 		t.Helper()
 		n := -1
-		for _, index := range []string{"tokens_live", "tokens_live_user", "tokens_live_app", "tokens_live_family", "tokens_live_expiry"} {
+		for _, index := range []string{"tokens_live", "tokens_live_user", "tokens_live_app", "tokens_unswept_family", "tokens_unswept_expiry"} {
 			var c int
 			q := `SELECT count(*) FROM tokens INDEXED BY ` + index + ` WHERE revoked_at IS NULL AND expired = 0`
+			if strings.HasPrefix(index, "tokens_unswept") {
+				q = `SELECT count(*) FROM tokens INDEXED BY ` + index + ` WHERE expired = 0`
+			}
 			if err := raw.QueryRow(q).Scan(&c); err != nil {
 				t.Fatal(err)
 			}

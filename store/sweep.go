@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// SweepExpired marks tokens whose expiry has passed, taking them out of
-// the live indexes so that listings never step over them. It works in
-// chunks of ChunkSize, each a short transaction of its own, and returns how
-// many tokens it marked. Correctness never depends on it: every query also
+// SweepExpired marks tokens whose expiry has passed (revoked ones too),
+// taking them out of the indexes so that listings never step over them. It
+// works in chunks of ChunkSize, each a short transaction of its own, and
+// returns how many tokens it marked. Correctness never depends on it: every query also
 // checks expires_at; the sweep keeps pages O(log n + page size).
 func (db *DB) SweepExpired(ctx context.Context) (int, error) {
 	total := 0

@@ -32,9 +32,10 @@ const (
 	revokeLookup          = `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at FROM tokens WHERE `
 	revokeLookupByIDSQL   = revokeLookup + `token_id = ?`
 	revokeLookupByHashSQL = revokeLookup + `hash = ?`
-	revokeSet             = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE ` + live + ` AND expires_at > ? AND `
-	revokeFamilySQL       = revokeSet + `family_id = ?`
-	revokeOneSQL          = revokeSet + `id = ?`
+	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+		WHERE id = ? AND ` + live + ` AND expires_at > ?`
+	revokeFamilySQL = `UPDATE tokens INDEXED BY tokens_unswept_family SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+		WHERE family_id = ? AND expired = 0 AND revoked_at IS NULL AND expires_at > ?`
 
 	authorizedAppsSQL = `SELECT a.client_id, a.name, count(*), max(t.issued_at)
 		FROM tokens t INDEXED BY tokens_live_user JOIN apps a ON a.id = t.app_id
@@ -45,8 +46,8 @@ const (
 	nextTokenIDSQL = `SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tokens'`
 
 	sweepSQL = `UPDATE tokens SET expired = 1 WHERE id IN (
-		SELECT id FROM tokens INDEXED BY tokens_live_expiry
-		WHERE ` + live + ` AND expires_at <= ? ORDER BY expires_at LIMIT ?)`
+		SELECT id FROM tokens INDEXED BY tokens_unswept_expiry
+		WHERE expired = 0 AND expires_at <= ? ORDER BY expires_at LIMIT ?)`
 )
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -187,9 +188,9 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		if tokenadmin.TokenType(typ) == tokenadmin.RefreshToken {
 			// RFC 7009 §2.1: revoking a refresh token also invalidates the
 			// access tokens of the same grant.
-			result, err = c.ExecContext(ctx, revokeFamilySQL, now, r.Actor, r.Reason, now, family)
+			result, err = c.ExecContext(ctx, revokeFamilySQL, now, r.Actor, r.Reason, family, now)
 		} else {
-			result, err = c.ExecContext(ctx, revokeOneSQL, now, r.Actor, r.Reason, now, id)
+			result, err = c.ExecContext(ctx, revokeOneSQL, now, r.Actor, r.Reason, id, now)
 		}
 		if err != nil {
 			return fmt.Errorf("store: revoke: %w", err)
@@ -333,7 +334,7 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 		}
 		out.Refresh.IssuedAt = out.Access.IssuedAt
 	}
-	err = db.update(ctx, func(ctx context.Context, c conn) error {
+	err = db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 		var appID int64
 		err := c.QueryRowContext(ctx, `SELECT id, name FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID, &out.Access.AppName)
 		if errors.Is(err, sql.ErrNoRows) {

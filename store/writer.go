@@ -19,17 +19,31 @@ type conn interface {
 }
 
 type writeOp struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, c conn) error
-	done chan error // buffered, receives exactly one result
+	ctx       context.Context
+	fn        func(ctx context.Context, c conn) error
+	savepoint bool       // run fn inside a savepoint of its own
+	done      chan error // buffered, receives exactly one result
 }
 
 // update runs fn in a write transaction and returns once that transaction
 // is durably committed (or has failed). Concurrent updates share one
-// transaction and one fsync; each runs in its own savepoint, so an error
-// from fn undoes only fn's own changes.
+// transaction and one fsync, so an error from fn must not undo the others'
+// changes: fn may read freely but make at most ONE change (one INSERT,
+// UPDATE or DELETE statement, triggers included), which SQLite applies
+// atomically or not at all. Use updateMulti for more than one change.
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, c conn) error) error {
-	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// updateMulti is update for fn that makes several changes: it runs inside
+// a savepoint of its own, so an error from fn undoes all of fn's changes
+// and nothing else. The savepoint costs two statements more.
+func (db *DB) updateMulti(ctx context.Context, fn func(ctx context.Context, c conn) error) error {
+	return db.submit(&writeOp{ctx: ctx, fn: fn, savepoint: true, done: make(chan error, 1)})
+}
+
+func (db *DB) submit(op *writeOp) error {
+	ctx := op.ctx
 	select {
 	case db.writes <- op:
 	case <-db.closed:
@@ -129,6 +143,10 @@ func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
+			continue
+		}
+		if !op.savepoint {
+			results[i] = db.runOp(ctx, c, op)
 			continue
 		}
 		if _, err := c.ExecContext(ctx, "SAVEPOINT w"); err != nil {
