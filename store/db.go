@@ -54,6 +54,10 @@ type Options struct {
 	// MaxBatch bounds how many writes share one transaction; default 256.
 	// 1 commits (and fsyncs) every write on its own.
 	MaxBatch int
+	// SyncInline makes SQLite fsync inside every commit (synchronous=FULL)
+	// instead of the syncer doing it after the commit, outside the write
+	// lock. Both are durable; inline is slower and kept for comparison.
+	SyncInline bool
 	// ChunkSize is how many tokens one bulk-revocation transaction revokes;
 	// default 1000, which keeps each chunk to a few milliseconds.
 	ChunkSize int
@@ -82,8 +86,11 @@ type DB struct {
 	writes     chan *writeOp
 	maxBatch   int
 	closeOnce  sync.Once
-	closed     chan struct{} // closed by Close
-	writerDone chan struct{} // closed when the writer has stopped
+	closed     chan struct{}   // closed by Close
+	syncs      chan *committed // writer → syncer
+	stopped    chan struct{}   // closed when the writer and the syncer have stopped
+	syncInline bool
+	wal        *os.File      // the WAL, opened by the syncer
 	sweepDone  chan struct{} // closed when the sweep loop has stopped
 
 	checkpointDone chan struct{} // closed when the checkpointer has stopped
@@ -121,7 +128,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		writes:    make(chan *writeOp, 1024),
 		closed:    make(chan struct{}),
 
-		writerDone: make(chan struct{}),
+		syncs:      make(chan *committed, 64),
+		stopped:    make(chan struct{}),
+		syncInline: opts.SyncInline,
 		sweepDone:  make(chan struct{}),
 
 		checkpointDone: make(chan struct{}),
@@ -145,7 +154,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 
 	var err error
-	if db.write, err = sql.Open(writerDriver, dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
+	writeSync := "NORMAL" // the syncer makes commits durable; see syncWAL
+	if db.syncInline {
+		writeSync = "FULL"
+	}
+	if db.write, err = sql.Open(writerDriver, dsn(path, url.Values{"_txlock": {"immediate"}, "_synchronous": {writeSync}})); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.write.SetMaxOpenConns(1)
@@ -182,6 +195,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	cp.SetMaxOpenConns(1)
 	go db.checkpointer(cp)
 	go db.writer()
+	go db.syncer()
 	if opts.SweepInterval > 0 {
 		go db.sweepLoop(opts.SweepInterval)
 	} else {
@@ -196,7 +210,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.sweepDone
 	<-db.checkpointDone
-	<-db.writerDone
+	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

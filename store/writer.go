@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // errClosed is returned for writes submitted after Close.
 var errClosed = errors.New("store: closed")
 
 // conn is what a write runs against: the writer's connection, inside the
-// batch transaction and the write's own savepoint.
+// batch transaction (and, for updateMulti, the write's own savepoint).
 type conn interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -23,6 +25,14 @@ type writeOp struct {
 	fn        func(ctx context.Context, c conn) error
 	savepoint bool       // run fn inside a savepoint of its own
 	done      chan error // buffered, receives exactly one result
+}
+
+// committed is a batch whose transaction has ended, on its way to the
+// syncer, which answers its writes once the WAL is on disk.
+type committed struct {
+	ops     []*writeOp
+	results []error
+	synced  bool // nothing to sync: the transaction failed, or was synced inline
 }
 
 // update runs fn in a write transaction and returns once that transaction
@@ -43,20 +53,19 @@ func (db *DB) updateMulti(ctx context.Context, fn func(ctx context.Context, c co
 }
 
 func (db *DB) submit(op *writeOp) error {
-	ctx := op.ctx
 	select {
 	case db.writes <- op:
 	case <-db.closed:
 		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-op.ctx.Done():
+		return op.ctx.Err()
 	}
-	// Once queued the write is either run or failed by the writer; waiting
-	// for it keeps "acknowledged" meaning "committed" even if ctx ends.
+	// Once queued the write is either run or failed; waiting for it keeps
+	// "acknowledged" meaning "durably committed" even if ctx ends.
 	select {
 	case err := <-op.done:
 		return err
-	case <-db.writerDone:
+	case <-db.stopped:
 		select {
 		case err := <-op.done:
 			return err
@@ -67,9 +76,11 @@ func (db *DB) submit(op *writeOp) error {
 }
 
 // writer owns the single write connection and commits queued writes in
-// batches until Close, then runs what is still queued and stops.
+// batches until Close, then runs what is still queued and stops. It hands
+// each committed batch to the syncer and goes on with the next one while
+// the WAL is being synced, so an fsync never holds the write lock.
 func (db *DB) writer() {
-	defer close(db.writerDone)
+	defer close(db.syncs)
 	batch := make([]*writeOp, 0, db.maxBatch)
 	for {
 		select {
@@ -79,9 +90,8 @@ func (db *DB) writer() {
 			for {
 				select {
 				case op := <-db.writes:
-					db.runBatch([]*writeOp{op})
+					db.syncs <- db.runBatch([]*writeOp{op})
 				default:
-					db.failQueued()
 					return
 				}
 			}
@@ -95,15 +105,53 @@ func (db *DB) writer() {
 				break fill
 			}
 		}
-		db.runBatch(batch)
-		clear(batch)
-		batch = batch[:0]
+		db.syncs <- db.runBatch(batch)
+		batch = make([]*writeOp, 0, db.maxBatch)
 	}
 }
 
-// failQueued answers writes that raced with Close; any queued later still
-// return, because update also waits on writerDone.
-func (db *DB) failQueued() {
+// syncer answers committed batches once the WAL holding them is on disk:
+// one fsync covers every batch committed before it. After the writer has
+// stopped it answers writes that raced with Close, then marks the store
+// stopped.
+func (db *DB) syncer() {
+	defer close(db.stopped)
+	defer func() {
+		if db.wal != nil {
+			db.wal.Close()
+		}
+	}()
+	for c := range db.syncs {
+		pending := []*committed{c}
+	drain:
+		for {
+			select {
+			case c, ok := <-db.syncs:
+				if !ok {
+					break drain
+				}
+				pending = append(pending, c)
+			default:
+				break drain
+			}
+		}
+		var syncErr error
+		for _, c := range pending {
+			if !c.synced {
+				syncErr = db.syncWAL()
+				break
+			}
+		}
+		for _, c := range pending {
+			for i, op := range c.ops {
+				err := c.results[i]
+				if err == nil && !c.synced && syncErr != nil {
+					err = syncErr
+				}
+				op.done <- err
+			}
+		}
+	}
 	for {
 		select {
 		case op := <-db.writes:
@@ -114,16 +162,65 @@ func (db *DB) failQueued() {
 	}
 }
 
-func (db *DB) runBatch(batch []*writeOp) {
-	ctx := context.Background()
-	results := make([]error, len(batch))
-	err := db.runTx(ctx, batch, results)
-	for i, op := range batch {
-		if err != nil && results[i] == nil {
-			results[i] = err
+// syncWAL makes every committed transaction durable by syncing the WAL
+// file. The writer's connection runs with synchronous=NORMAL, under which
+// SQLite itself syncs the WAL only before a checkpoint (and the database
+// file after one); this fsync, after every commit and before any write is
+// acknowledged, is what makes an acknowledged write survive a power cut.
+func (db *DB) syncWAL() error {
+	name := db.path + "-wal"
+	if db.wal != nil {
+		// SQLite deletes the WAL when the last connection to the database
+		// closes; another process may then have made a new one.
+		a, errA := os.Stat(name)
+		b, errB := db.wal.Stat()
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			db.wal.Close()
+			db.wal = nil
 		}
-		op.done <- results[i]
 	}
+	if db.wal == nil {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("store: sync: %w", err)
+		}
+		// The WAL's directory entry must be durable too.
+		if err := syncDir(filepath.Dir(name)); err != nil {
+			f.Close()
+			return err
+		}
+		db.wal = f
+	}
+	if err := db.wal.Sync(); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+// runBatch runs a batch in one transaction.
+func (db *DB) runBatch(batch []*writeOp) *committed {
+	c := &committed{ops: batch, results: make([]error, len(batch)), synced: db.syncInline}
+	if err := db.runTx(context.Background(), batch, c.results); err != nil {
+		for i := range c.results {
+			if c.results[i] == nil {
+				c.results[i] = err
+			}
+		}
+		c.synced = true // nothing was committed
+	}
+	return c
 }
 
 func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err error) {
