@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"runtime"
 	"os"
 	"sort"
 	"strings"
@@ -61,7 +62,7 @@ type Options struct {
 	// ChunkSize is how many tokens one bulk-revocation transaction revokes;
 	// default 1000, which keeps each chunk to a few milliseconds.
 	ChunkSize int
-	// ReadConns bounds the read pool; default 8.
+	// ReadConns bounds the read pool; default twice the cores, at least 4.
 	ReadConns int
 	// SweepInterval, when positive, runs SweepExpired that often in the
 	// background (the server does; short-lived admin commands need not).
@@ -150,7 +151,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	readConns := opts.ReadConns
 	if readConns <= 0 {
-		readConns = 8
+		// Each reader is an OS thread inside SQLite; more of them than
+		// cores only adds kernel time-slicing to the tail latency.
+		readConns = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 
 	var err error
