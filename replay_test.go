@@ -220,7 +220,6 @@ func newReplayStack(t testing.TB) *replayStack {
 	authn := auth.NewAuthenticator(db)
 	authn.Now = clk.Now
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
-	h.Now = clk.Now // getToken's state
 	log := new(syncBuffer)
 	h.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return &replayStack{handler: h, tokens: tokens, log: log}

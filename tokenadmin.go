@@ -48,12 +48,16 @@ type Token struct {
 	RevokedAt    time.Time // zero while not revoked
 	RevokedBy    string
 	RevokeReason string
+
+	// State is the token's state when the store read it, judged by the
+	// store's clock: the one clock that decides expiry.
+	State TokenState
 }
 
-// State returns the token's state at now. A revoked token stays revoked
+// StateAt returns the token's state at now. A revoked token stays revoked
 // after it would have expired, so that an administrator can see why it
 // stopped working.
-func (t *Token) State(now time.Time) TokenState {
+func (t *Token) StateAt(now time.Time) TokenState {
 	switch {
 	case !t.RevokedAt.IsZero():
 		return StateRevoked

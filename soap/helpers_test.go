@@ -133,14 +133,16 @@ func (f *fakeService) GetToken(_ context.Context, c tokenadmin.Caller, id string
 	if f.token == nil {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 	}
-	return f.token, nil
+	// Like a store, judge the state by the (test) store clock.
+	t := *f.token
+	t.State = t.StateAt(testNow)
+	return &t, nil
 }
 
 // newHandler returns a TokenAdmin endpoint over svc with the fake
 // authenticator and clock, logging into log when it is not nil.
 func newHandler(svc *fakeService, log *bytes.Buffer) *TokenAdminHandler {
 	h := NewTokenAdminHandler(svc, fakeAuth{})
-	h.Now = func() time.Time { return testNow }
 	var w io.Writer = io.Discard
 	if log != nil {
 		w = log

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"strconv"
-	"time"
 
 	"tokenadmin"
 	"tokenadmin/wsdl"
@@ -53,9 +52,6 @@ type TokenAdminService interface {
 type TokenAdminHandler struct {
 	Server
 	Service TokenAdminService
-	// Now is the clock that getToken's state is computed at; time.Now
-	// when nil.
-	Now func() time.Time
 }
 
 // NewTokenAdminHandler returns the TokenAdmin endpoint over svc. Every
@@ -86,13 +82,6 @@ func NewTokenAdminHandler(svc TokenAdminService, auth Authenticator) *TokenAdmin
 		})
 	}
 	return h
-}
-
-func (h *TokenAdminHandler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
 }
 
 // writeTokenAdminFault writes the detail entry of every TokenAdmin fault.
@@ -257,7 +246,7 @@ func (h *TokenAdminHandler) getToken(ctx context.Context, req *Request, w *Write
 	}
 	w.Open("tns:getTokenResponse")
 	writeToken(w, "tns:token", t)
-	w.Elem("tns:state", string(t.State(h.now())))
+	w.Elem("tns:state", string(t.State))
 	if !t.RevokedAt.IsZero() {
 		w.ElemTime("tns:revokedAt", t.RevokedAt)
 	}

@@ -935,7 +935,7 @@ func TestSweepTakesExpiredTokensOutOfLiveIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, err := db.GetToken(ctx, sweptID)
-	if err != nil || tok.State(clock()) != tokenadmin.StateExpired {
+	if err != nil || tok.StateAt(clock()) != tokenadmin.StateExpired {
 		t.Fatalf("GetToken(swept) = %+v, %v; want an expired token", tok, err)
 	}
 	res, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: sweptID, Actor: "admin"})

@@ -52,8 +52,9 @@ const (
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanToken reads tokenColumns into a Token and returns its internal id.
-func scanToken(r rowScanner) (int64, *tokenadmin.Token, error) {
+// scanToken reads tokenColumns into a Token, whose State it judges at now,
+// and returns its internal id.
+func scanToken(r rowScanner, now time.Time) (int64, *tokenadmin.Token, error) {
 	var (
 		id                int64
 		t                 tokenadmin.Token
@@ -73,6 +74,7 @@ func scanToken(r rowScanner) (int64, *tokenadmin.Token, error) {
 		t.RevokedAt = fromMS(revokedAt.Int64)
 	}
 	t.RevokedBy, t.RevokeReason = revokedBy.String, reason.String
+	t.State = t.StateAt(now)
 	return id, &t, nil
 }
 
@@ -88,7 +90,8 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	if err != nil {
 		return nil, err
 	}
-	query, args, _ := listQuery(f, ms(db.now()), after, f.PageSize+1)
+	now := db.now()
+	query, args, _ := listQuery(f, ms(now), after, f.PageSize+1)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens: %w", err)
@@ -101,7 +104,7 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 			page.NextPageToken = encodePageToken(lastID, f)
 			break
 		}
-		id, t, err := scanToken(rows)
+		id, t, err := scanToken(rows, now)
 		if err != nil {
 			return nil, fmt.Errorf("store: list tokens: %w", err)
 		}
@@ -149,7 +152,7 @@ func listQuery(f tokenadmin.TokenFilter, now, after int64, limit int) (query str
 // GetToken implements tokenadmin.TokenStore.
 func (db *DB) GetToken(ctx context.Context, tokenID string) (*tokenadmin.Token, error) {
 	row := db.read.QueryRowContext(ctx, getTokenSQL, tokenID)
-	_, t, err := scanToken(row)
+	_, t, err := scanToken(row, db.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 	}
@@ -399,6 +402,7 @@ func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl 
 		GrantType: r.GrantType,
 		IssuedAt:  now.UTC(),
 		ExpiresAt: now.Add(ttl).Truncate(time.Millisecond).UTC(),
+		State:     tokenadmin.StateActive,
 	}, value, nil
 }
 

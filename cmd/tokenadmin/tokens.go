@@ -215,7 +215,7 @@ func init() {
 					return err
 				}
 				out := tokenJSON(t)
-				out.State = string(t.State(time.Now()))
+				out.State = string(t.State)
 				if !t.RevokedAt.IsZero() {
 					out.RevokedAt, out.RevokedBy, out.RevokeReason = t.RevokedAt.Format(time.RFC3339), t.RevokedBy, t.RevokeReason
 				}

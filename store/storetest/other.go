@@ -104,7 +104,7 @@ func testGetToken(t *testing.T, h Harness) {
 	} {
 		t.Run("returns an "+tc.name, func(t *testing.T) {
 			tok := e.with(t).get(n.id(tc.target))
-			if st := tok.State(e.clock.Now()); st != tc.want || tok.ID != n.id(tc.target) {
+			if st := tok.StateAt(e.clock.Now()); st != tc.want || tok.ID != n.id(tc.target) {
 				t.Errorf("GetToken(%s) = %s token %q, want %s token %q", tc.target, st, tok.ID, tc.want, n.id(tc.target))
 			}
 		})

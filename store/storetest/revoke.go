@@ -199,7 +199,7 @@ func testRevokeToken(t *testing.T, h Harness) {
 					t.Errorf("RevokeToken = %+v, want %+v", *res, want)
 				}
 				tok := e.get(n.id(tc.target))
-				if st := tok.State(e.clock.Now()); st != tokenadmin.StateExpired || tok.RevokedBy != "" {
+				if st := tok.StateAt(e.clock.Now()); st != tokenadmin.StateExpired || tok.RevokedBy != "" {
 					t.Errorf("token is %s, RevokedBy %q; want expired and never revoked", st, tok.RevokedBy)
 				}
 			})
@@ -262,7 +262,7 @@ func testRevokeToken(t *testing.T, h Harness) {
 				t.Errorf("%s: RevokedAt %v, RevokedBy %q, RevokeReason %q; want %v, %q, %q",
 					name, tok.RevokedAt, tok.RevokedBy, tok.RevokeReason, at, "helpdesk", "lost phone\tticket 42")
 			}
-			if st := tok.State(e.clock.Now()); st != tokenadmin.StateRevoked {
+			if st := tok.StateAt(e.clock.Now()); st != tokenadmin.StateRevoked {
 				t.Errorf("%s is %s, want revoked", name, st)
 			}
 		}

@@ -172,9 +172,15 @@ func (e *env) get(id string) *tokenadmin.Token {
 	return tok
 }
 
+// state returns a token's State as the store reports it, which must be
+// the state at the store's clock.
 func (e *env) state(id string) tokenadmin.TokenState {
 	e.t.Helper()
-	return e.get(id).State(e.clock.Now())
+	tok := e.get(id)
+	if want := tok.StateAt(e.clock.Now()); tok.State != want {
+		e.t.Errorf("GetToken(%q).State = %q, want %q (judged by the store's clock)", id, tok.State, want)
+	}
+	return tok.State
 }
 
 func (e *env) list(f tokenadmin.TokenFilter) *tokenadmin.TokenPage {
