@@ -141,7 +141,9 @@ func checkReason(reason string) error {
 	if utf8.RuneCountInString(reason) > MaxReasonLength {
 		return Errorf(CodeInvalid, "reason is longer than %d characters", MaxReasonLength)
 	}
-	if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 && r != '\t' }) {
+	if strings.ContainsFunc(reason, func(r rune) bool {
+		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
+	}) {
 		return Errorf(CodeInvalid, "reason contains control characters")
 	}
 	return nil

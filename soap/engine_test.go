@@ -236,6 +236,12 @@ func TestProtocol(t *testing.T) {
 			status: 200, ctype: ct12},
 		{name: "SOAP 1.2 action of another operation", call: call{version: SOAP12, action: "urn:tokenadmin:v1:listActiveTokens", body: env12(getTokenBody)},
 			status: 400, ctype: ct12, fault: "env:Sender", code: CodeActionMismatch},
+		{name: "SOAP 1.2 unquoted action parameter", call: call{version: SOAP12, contentType: "application/soap+xml; charset=utf-8; action=urn:tokenadmin:v1:getToken", body: env12(getTokenBody)},
+			status: 200, ctype: ct12},
+		{name: "SOAP 1.2 unquoted action parameter of another operation", call: call{version: SOAP12, contentType: "application/soap+xml;action=urn:tokenadmin:v1:revokeToken;charset=UTF-8", body: env12(getTokenBody)},
+			status: 400, ctype: ct12, fault: "env:Sender", code: CodeActionMismatch},
+		{name: "SOAP 1.2 unquoted action parameter with a bad charset", call: call{version: SOAP12, contentType: "application/soap+xml; action=urn:tokenadmin:v1:getToken; charset=latin1", body: env12(getTokenBody)},
+			status: 400, ctype: ct12, fault: "env:Sender", code: tokenadmin.CodeInvalid},
 		{name: "SOAP 1.2 ignores the SOAPAction header", call: call{version: SOAP12, rawAction: ptr("urn:bogus"), body: env12(getTokenBody)},
 			status: 200, ctype: ct12},
 	}

@@ -2,6 +2,7 @@ package soap
 
 import (
 	"encoding/xml"
+	"errors"
 	"mime"
 	"strings"
 
@@ -81,6 +82,11 @@ func (v Version) vocab() *vocab { return &vocabs[v] }
 // an InvalidRequest error in the version found.
 func requestVersion(contentType, soapAction string) (v Version, action string, ok bool, err error) {
 	mt, params, perr := mime.ParseMediaType(contentType)
+	if errors.Is(perr, mime.ErrInvalidMediaParameter) {
+		// Clients often send action=urn:x:y unquoted, which RFC 2045 does
+		// not allow (':' needs quoting); read the parameters leniently.
+		params, perr = lenientParams(contentType)
+	}
 	if perr != nil {
 		return 0, "", false, nil
 	}
@@ -102,6 +108,30 @@ func requestVersion(contentType, soapAction string) (v Version, action string, o
 		return v, action, true, tokenadmin.Errorf(tokenadmin.CodeInvalid, "unsupported charset %s: requests must be UTF-8", quoteName(cs))
 	}
 	return v, action, true, nil
+}
+
+// lenientParams splits the parameters of a media type on ';' and '=',
+// unquoting quoted values, for clients whose parameters are not RFC 2045
+// tokens. Names are lower-cased; the first of a repeated name wins. A
+// parameter without '=' is still malformed.
+func lenientParams(contentType string) (map[string]string, error) {
+	params := map[string]string{}
+	parts := strings.Split(contentType, ";")
+	for _, p := range parts[1:] {
+		name, value, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok {
+			return nil, mime.ErrInvalidMediaParameter
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		if _, seen := params[name]; !seen {
+			params[name] = value
+		}
+	}
+	return params, nil
 }
 
 // envelope is a request envelope whose structure has been checked.

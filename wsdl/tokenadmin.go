@@ -49,6 +49,8 @@ const (
 
 type PageSize int32
 
+type Reason string
+
 type ListActiveTokens struct {
 	XMLName xml.Name `xml:"urn:tokenadmin:v1 listActiveTokens"`
 
@@ -78,7 +80,7 @@ type RevokeToken struct {
 
 	TokenTypeHint *TokenTypeHint `xml:"tokenTypeHint,omitempty" json:"tokenTypeHint,omitempty"`
 
-	Reason *string `xml:"reason,omitempty" json:"reason,omitempty"`
+	Reason *Reason `xml:"reason,omitempty" json:"reason,omitempty"`
 }
 
 type RevokeTokenResponse struct {
@@ -98,7 +100,7 @@ type RevokeTokens struct {
 
 	ClientId *string `xml:"clientId,omitempty" json:"clientId,omitempty"`
 
-	Reason *string `xml:"reason,omitempty" json:"reason,omitempty"`
+	Reason *Reason `xml:"reason,omitempty" json:"reason,omitempty"`
 }
 
 type RevokeTokensResponse struct {

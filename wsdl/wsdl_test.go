@@ -272,7 +272,7 @@ func TestGeneratedTypes(t *testing.T) {
 			value: &wsdl.RevokeToken{
 				TokenSelector: &wsdl.TokenSelector{TokenId: "tok_1"},
 				TokenTypeHint: new(wsdl.TokenTypeHintRefresh_token),
-				Reason:        new("lost phone"),
+				Reason:        new(wsdl.Reason("lost phone")),
 			},
 			// The choice comes first: see TokenSelector in the WSDL.
 			wantXML: `<revokeToken xmlns="urn:tokenadmin:v1"><tokenId>tok_1</tokenId>` +
@@ -286,7 +286,7 @@ func TestGeneratedTypes(t *testing.T) {
 		},
 		{
 			name:      "revokeTokens",
-			value:     &wsdl.RevokeTokens{User: new("alice"), ClientId: new("app1"), Reason: new("offboarding")},
+			value:     &wsdl.RevokeTokens{User: new("alice"), ClientId: new("app1"), Reason: new(wsdl.Reason("offboarding"))},
 			wantValid: true,
 		},
 		{

@@ -330,7 +330,7 @@ func TestE2ERevokeToken(t *testing.T) {
 
 	t.Run("refresh token by id revokes its family", func(t *testing.T) {
 		req := byID(f.alicePortal.Refresh.ID)
-		req.Reason = ptr("device lost")
+		req.Reason = ptr(wsdl.Reason("device lost"))
 		resp, err := admin.RevokeTokenContext(t.Context(), req)
 		if err != nil {
 			t.Fatal(err)
@@ -429,7 +429,7 @@ func TestE2ERevokeToken(t *testing.T) {
 				req:  &wsdl.RevokeToken{TokenSelector: &wsdl.TokenSelector{TokenId: f.bobMobile.Access.ID, Token: f.bobMobile.AccessValue}},
 				want: tokenadmin.CodeInvalid},
 			{name: "reason too long", req: &wsdl.RevokeToken{TokenSelector: &wsdl.TokenSelector{TokenId: f.bobMobile.Access.ID},
-				Reason: ptr(strings.Repeat("x", tokenadmin.MaxReasonLength+1))}, want: tokenadmin.CodeInvalid},
+				Reason: ptr(wsdl.Reason(strings.Repeat("x", tokenadmin.MaxReasonLength+1)))}, want: tokenadmin.CodeInvalid},
 			{name: "unknown tokenTypeHint", req: &wsdl.RevokeToken{TokenSelector: &wsdl.TokenSelector{TokenId: f.bobMobile.Access.ID},
 				TokenTypeHint: ptr(wsdl.TokenTypeHint("id_token"))}, want: tokenadmin.CodeInvalid},
 		}
@@ -471,21 +471,21 @@ func TestE2ERevokeTokens(t *testing.T) {
 		stillActive func(f *fixture) []*tokenadmin.Token
 	}{
 		{
-			name: "user and client", req: wsdl.RevokeTokens{User: ptr("alice"), ClientId: ptr("portal"), Reason: ptr("offboarding")},
+			name: "user and client", req: wsdl.RevokeTokens{User: ptr("alice"), ClientId: ptr("portal"), Reason: ptr(wsdl.Reason("offboarding"))},
 			wantCount: 2,
 			stillActive: func(f *fixture) []*tokenadmin.Token {
 				return []*tokenadmin.Token{f.aliceMobile.Access, f.bobPortal.Access, f.bobPortal.Refresh, f.bobMobile.Access}
 			},
 		},
 		{
-			name: "user", req: wsdl.RevokeTokens{User: ptr("alice"), Reason: ptr("offboarding")},
+			name: "user", req: wsdl.RevokeTokens{User: ptr("alice"), Reason: ptr(wsdl.Reason("offboarding"))},
 			wantCount: 3,
 			stillActive: func(f *fixture) []*tokenadmin.Token {
 				return []*tokenadmin.Token{f.bobPortal.Access, f.bobPortal.Refresh, f.bobMobile.Access}
 			},
 		},
 		{
-			name: "client", req: wsdl.RevokeTokens{ClientId: ptr("portal"), Reason: ptr("offboarding")},
+			name: "client", req: wsdl.RevokeTokens{ClientId: ptr("portal"), Reason: ptr(wsdl.Reason("offboarding"))},
 			wantCount: 4,
 			stillActive: func(f *fixture) []*tokenadmin.Token {
 				return []*tokenadmin.Token{f.aliceMobile.Access, f.bobMobile.Access}
@@ -531,7 +531,7 @@ func TestE2ERevokeTokens(t *testing.T) {
 	t.Run("no user and no client is InvalidRequest", func(t *testing.T) {
 		f := newFixture(t)
 		admin, _ := f.admin(t)
-		_, err := admin.RevokeTokensContext(t.Context(), &wsdl.RevokeTokens{Reason: ptr("everything")})
+		_, err := admin.RevokeTokensContext(t.Context(), &wsdl.RevokeTokens{Reason: ptr(wsdl.Reason("everything"))})
 		wantFault(t, err, tokenadmin.CodeInvalid)
 		if got := listIDs(t, admin, wsdl.ListActiveTokens{}); len(got) != len(f.active()) {
 			t.Errorf("%d active tokens after a refused revokeTokens, want %d", len(got), len(f.active()))
@@ -662,7 +662,7 @@ func TestE2ERoleRules(t *testing.T) {
 	})
 
 	t.Run("revokeTokens naming only a client removes the app for oneself", func(t *testing.T) {
-		resp, err := alice.RevokeTokensContext(t.Context(), &wsdl.RevokeTokens{ClientId: ptr("portal"), Reason: ptr("remove app")})
+		resp, err := alice.RevokeTokensContext(t.Context(), &wsdl.RevokeTokens{ClientId: ptr("portal"), Reason: ptr(wsdl.Reason("remove app"))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -928,7 +928,7 @@ func TestE2EGracefulClose(t *testing.T) {
 	f := newFixture(t)
 	admin, _ := f.admin(t)
 	req := byID(f.alicePortal.Refresh.ID)
-	req.Reason = ptr("before shutdown")
+	req.Reason = ptr(wsdl.Reason("before shutdown"))
 	if _, err := admin.RevokeTokenContext(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
