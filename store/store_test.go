@@ -1075,3 +1075,63 @@ func TestClose(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestBulkRevocationLetsOtherWritesThrough checks that RevokeTokens works
+// in chunks, each its own transaction queued behind other writes: a
+// revocation submitted while a bulk revocation runs completes long before
+// the bulk does, instead of waiting for all of it.
+func TestBulkRevocationLetsOtherWritesThrough(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokens.db")
+	const chunk, grants = 20, 2000 // 4,000 tokens: 200 chunks
+	db := openAt(t, path, store.Options{ChunkSize: chunk})
+	if err := db.Seed(ctx, store.SeedSpec{Users: grants / 10, GrantsPerUser: 10, Apps: 1}); err != nil {
+		t.Fatal(err)
+	}
+	mustApp(t, db, "other")
+	var others []*tokenadmin.Issued
+	for range 5 {
+		others = append(others, mustIssue(t, db, "other", "bob", false))
+	}
+	raw := rawDB(t, path)
+	revokedOfBig := func() int {
+		var n int
+		if err := raw.QueryRow(`SELECT count(*) FROM tokens t JOIN apps a ON a.id = t.app_id
+			WHERE a.client_id = 'seed-app-0' AND t.revoked_at IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	bulk := make(chan error, 1)
+	var bulkCount int
+	go func() {
+		var err error
+		bulkCount, err = db.RevokeTokens(ctx, tokenadmin.BulkRevoke{ClientID: "seed-app-0", Actor: "admin", Reason: "app retired"})
+		bulk <- err
+	}()
+	// Wait until the bulk revocation has committed its first chunk.
+	for deadline := time.Now().Add(10 * time.Second); revokedOfBig() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the bulk revocation committed nothing within 10s")
+		}
+	}
+	for i, o := range others {
+		res, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: o.Access.ID, Actor: "admin"})
+		if err != nil || !res.Revoked {
+			t.Fatalf("RevokeToken during the bulk revocation = %+v, %v", res, err)
+		}
+		if i == 0 {
+			if n := revokedOfBig(); n >= 2*grants {
+				t.Errorf("a single revocation waited for the whole bulk revocation (%d of %d tokens already revoked)", n, 2*grants)
+			}
+		}
+	}
+	if err := <-bulk; err != nil {
+		t.Fatal(err)
+	}
+	if bulkCount != 2*grants || revokedOfBig() != 2*grants {
+		t.Errorf("bulk revocation revoked %d (database: %d), want %d", bulkCount, revokedOfBig(), 2*grants)
+	}
+}
