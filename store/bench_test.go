@@ -331,17 +331,22 @@ func BenchmarkListActiveTokens(b *testing.B) {
 }
 
 // BenchmarkRevokeToken revokes a distinct active access token per
-// iteration, with group commit (the default MaxBatch) and with every
-// revocation in its own fsynced transaction (MaxBatch=1).
+// iteration, durably in every variant:
+//   - group commit, the WAL synced after the commit, outside the write lock
+//     (the default);
+//   - group commit with synchronous=FULL, SQLite syncing inside each commit;
+//   - every revocation its own transaction, synchronous=FULL.
 func BenchmarkRevokeToken(b *testing.B) {
 	n := benchTokens(b)
 	src := benchDatabase(b, n)
 	for _, v := range []struct {
-		name     string
-		maxBatch int
+		name       string
+		maxBatch   int
+		syncInline bool
 	}{
-		{name: "MaxBatch=default", maxBatch: 0},
-		{name: "MaxBatch=1", maxBatch: 1},
+		{name: "group-commit+sync-after-commit", maxBatch: 0},
+		{name: "group-commit+synchronous=FULL", maxBatch: 0, syncInline: true},
+		{name: "one-tx-per-revocation+synchronous=FULL", maxBatch: 1, syncInline: true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			path := copyDB(b, src)
@@ -355,7 +360,7 @@ func BenchmarkRevokeToken(b *testing.B) {
 				}
 				ids = activeAccessTokenIDs(b, path)
 			}
-			db := openAt(b, path, store.Options{Now: benchClock, MaxBatch: v.maxBatch})
+			db := openAt(b, path, store.Options{Now: benchClock, MaxBatch: v.maxBatch, SyncInline: v.syncInline})
 			runParallel(b, func(ctx context.Context, i int) error {
 				res, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: ids[i], Actor: "bench", Reason: "benchmark"})
 				if err != nil {
