@@ -38,7 +38,8 @@ const writerDriver = "sqlite3_tokenadmin_writer"
 func init() {
 	sql.Register(writerDriver, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536", nil)
+			// journal_size_limit: after a reset, the WAL file shrinks back.
+			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864", nil)
 			return err
 		},
 	})
