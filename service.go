@@ -3,6 +3,7 @@ package tokenadmin
 import (
 	"context"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -141,8 +142,13 @@ func checkReason(reason string) error {
 	if utf8.RuneCountInString(reason) > MaxReasonLength {
 		return Errorf(CodeInvalid, "reason is longer than %d characters", MaxReasonLength)
 	}
+	if !utf8.ValidString(reason) {
+		return Errorf(CodeInvalid, "reason is not valid UTF-8")
+	}
+	// Reasons end up on terminals and web pages: no control characters
+	// (C0, DEL, C1) but tab and line breaks.
 	if strings.ContainsFunc(reason, func(r rune) bool {
-		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
+		return r != '\t' && r != '\n' && r != '\r' && unicode.IsControl(r)
 	}) {
 		return Errorf(CodeInvalid, "reason contains control characters")
 	}
