@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,10 +15,12 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -54,7 +57,7 @@ type Options struct {
 	// Rand supplies token values and IDs; default crypto/rand.Reader.
 	Rand io.Reader
 	// MaxBatch bounds how many writes share one transaction; default 256.
-	// 1 commits (and fsyncs) every write on its own.
+	// 1 commits every write on its own (with SyncInline, one fsync each).
 	MaxBatch int
 	// SyncInline makes SQLite fsync inside every commit (synchronous=FULL)
 	// instead of the syncer doing it after the commit, outside the write
@@ -80,7 +83,8 @@ type DB struct {
 	rand      io.Reader
 	chunkSize int
 
-	key []byte // HMAC key for token values
+	key   []byte       // HMAC key for token values
+	pages cipher.Block // page-token cipher, derived from key
 
 	read  *sql.DB
 	write *sql.DB
@@ -93,9 +97,12 @@ type DB struct {
 	stopped    chan struct{}   // closed when the writer and the syncer have stopped
 	syncInline bool
 	wal        *os.File      // the WAL, opened by the syncer
+	syncHook   func() error  // tests: runs before each WAL sync
 	sweepDone  chan struct{} // closed when the sweep loop has stopped
 
 	checkpointDone chan struct{} // closed when the checkpointer has stopped
+	walBehind      atomic.Bool   // the checkpoint lags: bulk work pauses
+	failed         atomic.Value  // error: a WAL sync failed, no write is safe any more
 	log            func(msg string, err error)
 }
 
@@ -190,7 +197,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
-	cp, err := sql.Open("sqlite3", dsn(path, nil))
+	if db.pages, err = pageCipher(db.key); err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// A short busy timeout: the checkpointer must never queue behind the
+	// writer for long (a TRUNCATE checkpoint that cannot start just fails).
+	cp, err := sql.Open("sqlite3", dsn(path, url.Values{"_busy_timeout": {"100"}}))
 	if err != nil {
 		db.read.Close()
 		db.write.Close()
@@ -331,6 +345,9 @@ func writeKeyFile(name string, key []byte) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(name)) // the new name must survive a power cut too
 	}
 	if err != nil {
 		os.Remove(name)

@@ -17,3 +17,7 @@ const (
 	NextTokenIDSQL        = nextTokenIDSQL
 	SweepSQL              = sweepSQL
 )
+
+// SetSyncHook makes fn run before every WAL sync (its error fails the sync).
+// Set it before the first write.
+func (db *DB) SetSyncHook(fn func() error) { db.syncHook = fn }

@@ -1,56 +1,68 @@
 package store
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"hash/fnv"
 
 	"tokenadmin"
 )
 
-// A page token carries the last id of the previous page and a fingerprint
-// of the filter it was issued for, so that a token reused with another
+// A page token is one AES block under a key derived from the server key:
+// the last id of the previous page and a MAC binding it to the filter it
+// was issued for. Clients can neither read the id (and so the table's
+// size or growth) nor forge a token, and a token reused with another
 // filter (a client bug) is refused instead of silently skipping rows.
 //
-//	version byte (1) | uvarint last id | 4-byte FNV-1a of the filter
+//	AES(8-byte big-endian last id | first 8 bytes of HMAC(id, filter))
 
-const pageTokenVersion = 1
-
-func filterFingerprint(f tokenadmin.TokenFilter) uint32 {
-	h := fnv.New32a()
-	for _, s := range []string{f.User, f.ClientID, string(f.Type)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return h.Sum32()
+// pageCipher derives the page-token cipher from the server key.
+func pageCipher(key []byte) (cipher.Block, error) {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("tokenadmin page token v1"))
+	return aes.NewCipher(m.Sum(nil)[:16])
 }
 
-func encodePageToken(lastID int64, f tokenadmin.TokenFilter) string {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+4)
-	b = append(b, pageTokenVersion)
-	b = binary.AppendUvarint(b, uint64(lastID))
-	b = binary.BigEndian.AppendUint32(b, filterFingerprint(f))
-	return base64.RawURLEncoding.EncodeToString(b)
+func (db *DB) pageMAC(id uint64, f tokenadmin.TokenFilter) []byte {
+	m := hmac.New(sha256.New, db.key)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], id)
+	m.Write(b[:])
+	for _, s := range []string{f.User, f.ClientID, string(f.Type)} {
+		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
+		m.Write(b[:])
+		m.Write([]byte(s))
+	}
+	return m.Sum(nil)[:8]
+}
+
+func (db *DB) encodePageToken(lastID int64, f tokenadmin.TokenFilter) string {
+	var block [aes.BlockSize]byte
+	binary.BigEndian.PutUint64(block[:8], uint64(lastID))
+	copy(block[8:], db.pageMAC(uint64(lastID), f))
+	db.pages.Encrypt(block[:], block[:])
+	return base64.RawURLEncoding.EncodeToString(block[:])
 }
 
 // decodePageToken returns the id to continue after; 0 for no token.
-func decodePageToken(s string, f tokenadmin.TokenFilter) (int64, error) {
+func (db *DB) decodePageToken(s string, f tokenadmin.TokenFilter) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
 	bad := tokenadmin.Errorf(tokenadmin.CodeInvalidPageToken, "pageToken is not valid for this query")
-	if len(s) > 32 {
+	var block [aes.BlockSize]byte
+	if base64.RawURLEncoding.DecodedLen(len(s)) != len(block) {
 		return 0, bad
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 1+1+4 || b[0] != pageTokenVersion {
+	if n, err := base64.RawURLEncoding.Decode(block[:], []byte(s)); err != nil || n != len(block) {
 		return 0, bad
 	}
-	id, n := binary.Uvarint(b[1:])
-	if n <= 0 || 1+n+4 != len(b) || id > 1<<62 {
-		return 0, bad
-	}
-	if binary.BigEndian.Uint32(b[1+n:]) != filterFingerprint(f) {
+	db.pages.Decrypt(block[:], block[:])
+	id := binary.BigEndian.Uint64(block[:8])
+	if !hmac.Equal(block[8:], db.pageMAC(id, f)) || id > 1<<62 {
 		return 0, bad
 	}
 	return int64(id), nil

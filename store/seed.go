@@ -19,7 +19,7 @@ type SeedSpec struct {
 }
 
 // seedBatch is how many grants one seeding transaction inserts.
-const seedBatch = 20000
+const seedBatch = 5000
 
 // Seed inserts spec's apps and tokens in large transactions. Token values
 // are random and thrown away: seeded tokens can be listed and revoked by
@@ -50,6 +50,9 @@ func (db *DB) Seed(ctx context.Context, spec SeedSpec) error {
 	}
 	total := spec.Users * spec.GrantsPerUser
 	for start := 0; start < total; start += seedBatch {
+		if err := db.yieldToCheckpoint(ctx); err != nil {
+			return err
+		}
 		end := min(start+seedBatch, total)
 		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 			var next int64

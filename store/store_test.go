@@ -1135,3 +1135,50 @@ func TestBulkRevocationLetsOtherWritesThrough(t *testing.T) {
 		t.Errorf("bulk revocation revoked %d (database: %d), want %d", bulkCount, revokedOfBig(), 2*grants)
 	}
 }
+
+// TestWritesAreAcknowledgedOnlyAfterTheWALSync holds the WAL sync and
+// checks that a committed revocation is not acknowledged before it, and
+// that a failed sync fails the write and every write after it (an fsync
+// error may have lost pages that a later, successful fsync says nothing
+// about).
+func TestWritesAreAcknowledgedOnlyAfterTheWALSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openAt(t, filepath.Join(t.TempDir(), "tokens.db"), store.Options{})
+	mustApp(t, db, "a1")
+	a, b := mustIssue(t, db, "a1", "alice", false), mustIssue(t, db, "a1", "alice", false)
+
+	entered, release := make(chan struct{}), make(chan error)
+	db.SetSyncHook(func() error {
+		entered <- struct{}{}
+		return <-release
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: a.Access.ID, Actor: "admin"})
+		done <- err
+	}()
+	<-entered // committed; the syncer is syncing
+	select {
+	case err := <-done:
+		t.Fatalf("RevokeToken returned (%v) before the WAL sync finished", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release <- nil
+	if err := <-done; err != nil {
+		t.Fatalf("RevokeToken after the sync: %v", err)
+	}
+
+	go func() {
+		_, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: b.Access.ID, Actor: "admin"})
+		done <- err
+	}()
+	<-entered
+	release <- errors.New("EIO")
+	if err := <-done; err == nil {
+		t.Fatal("RevokeToken succeeded although its WAL sync failed")
+	}
+	if _, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: b.Access.ID, Actor: "admin"}); err == nil {
+		t.Fatal("a write after a failed sync succeeded; the store must refuse writes until restarted")
+	}
+}

@@ -14,6 +14,9 @@ import (
 func (db *DB) SweepExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
+		if err := db.yieldToCheckpoint(ctx); err != nil {
+			return total, err
+		}
 		var n int64
 		err := db.update(ctx, func(ctx context.Context, c conn) error {
 			res, err := c.ExecContext(ctx, sweepSQL, ms(db.now()), db.chunkSize)

@@ -86,7 +86,7 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	if f.PageSize < 1 || f.PageSize > tokenadmin.MaxPageSize {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeInvalid, "pageSize must be between 1 and %d", tokenadmin.MaxPageSize)
 	}
-	after, err := decodePageToken(f.PageToken, f)
+	after, err := db.decodePageToken(f.PageToken, f)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	var lastID int64
 	for rows.Next() {
 		if len(page.Tokens) == f.PageSize {
-			page.NextPageToken = encodePageToken(lastID, f)
+			page.NextPageToken = db.encodePageToken(lastID, f)
 			break
 		}
 		id, t, err := scanToken(rows, now)
@@ -237,7 +237,7 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 
 	total, chunk, from := 0, 0, int64(0)
 	for from < maxID {
-		if err := ctx.Err(); err != nil {
+		if err := db.yieldToCheckpoint(ctx); err != nil {
 			return total, err
 		}
 		err := db.update(ctx, func(ctx context.Context, c conn) error {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // errClosed is returned for writes submitted after Close.
@@ -53,6 +55,9 @@ func (db *DB) updateMulti(ctx context.Context, fn func(ctx context.Context, c co
 }
 
 func (db *DB) submit(op *writeOp) error {
+	if err := db.failure(); err != nil {
+		return err
+	}
 	select {
 	case db.writes <- op:
 	case <-db.closed:
@@ -135,10 +140,12 @@ func (db *DB) syncer() {
 				break drain
 			}
 		}
-		var syncErr error
+		syncErr := db.failure()
 		for _, c := range pending {
-			if !c.synced {
-				syncErr = db.syncWAL()
+			if !c.synced && syncErr == nil {
+				if syncErr = db.syncWAL(); syncErr != nil {
+					db.fail(syncErr)
+				}
 				break
 			}
 		}
@@ -162,12 +169,35 @@ func (db *DB) syncer() {
 	}
 }
 
+// fail marks the store failed after a WAL sync error. Linux reports a
+// failed fsync once and may drop the unwritten pages, so a later fsync that
+// succeeds proves nothing about them: no write may be acknowledged any
+// more, and the process must restart (SQLite recovers from the WAL).
+func (db *DB) fail(err error) {
+	if db.failed.CompareAndSwap(nil, err) && db.log != nil {
+		db.log("WAL sync failed: refusing every write until restart", err)
+	}
+}
+
+// failure returns the error that failed the store, or nil.
+func (db *DB) failure() error {
+	if err, _ := db.failed.Load().(error); err != nil {
+		return fmt.Errorf("store: failed earlier, restart needed: %w", err)
+	}
+	return nil
+}
+
 // syncWAL makes every committed transaction durable by syncing the WAL
 // file. The writer's connection runs with synchronous=NORMAL, under which
 // SQLite itself syncs the WAL only before a checkpoint (and the database
 // file after one); this fsync, after every commit and before any write is
 // acknowledged, is what makes an acknowledged write survive a power cut.
 func (db *DB) syncWAL() error {
+	if db.syncHook != nil {
+		if err := db.syncHook(); err != nil {
+			return err
+		}
+	}
 	name := db.path + "-wal"
 	if db.wal != nil {
 		// SQLite deletes the WAL when the last connection to the database
@@ -243,7 +273,12 @@ func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err
 			continue
 		}
 		if !op.savepoint {
-			results[i] = db.runOp(ctx, c, op)
+			if results[i] = db.runOp(ctx, c, op); results[i] != nil && !inTransaction(c) {
+				// SQLite rolled the whole transaction back (SQLITE_FULL,
+				// IOERR, …): the batch's earlier writes are gone, and later
+				// ones would run outside any transaction.
+				return fmt.Errorf("store: transaction rolled back: %w", results[i])
+			}
 			continue
 		}
 		if _, err := c.ExecContext(ctx, "SAVEPOINT w"); err != nil {
@@ -262,6 +297,18 @@ func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// inTransaction reports whether c still has a transaction open.
+func inTransaction(c *sql.Conn) bool {
+	open := false
+	c.Raw(func(dc any) error {
+		if sc, ok := dc.(*sqlite3.SQLiteConn); ok {
+			open = !sc.AutoCommit()
+		}
+		return nil
+	})
+	return open
 }
 
 // runOp runs one write, turning a panic into an error so that one bad
