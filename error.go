@@ -21,6 +21,11 @@ const (
 	CodeUnauthenticated  Code = "Unauthenticated"  // missing or wrong credentials
 	CodeForbidden        Code = "Forbidden"        // authenticated, but not allowed
 	CodeInternal         Code = "InternalError"    // anything else; details are logged, never sent
+
+	// OAuth 2.0 outcomes (RFC 6749 §5.2) that other wires report too.
+	CodeInvalidGrant       Code = "InvalidGrant"       // a grant or refresh token that is not valid
+	CodeInvalidScope       Code = "InvalidScope"       // a scope the client may not have
+	CodeUnauthorizedClient Code = "UnauthorizedClient" // the client may not use this grant
 )
 
 // Error is an error whose code and message may be shown to the caller.

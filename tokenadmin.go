@@ -101,6 +101,9 @@ type RevokeRequest struct {
 	// other token is reported as not found, so that self-service callers
 	// cannot probe for other users' token IDs.
 	Owner string
+	// ClientID, when set, restricts the request to that app's tokens in
+	// the same way (RFC 7009 §2.1: a client revokes only its own tokens).
+	ClientID string
 }
 
 // RevokeResult reports what a revocation changed.
@@ -127,12 +130,21 @@ type AuthorizedApp struct {
 	LastIssuedAt time.Time
 }
 
-// App is an OAuth client application.
+// App is an OAuth client application and its policy.
 type App struct {
 	ClientID  string
 	Name      string
-	Owner     string
+	Owner     string // the user who manages it
 	CreatedAt time.Time
+
+	GrantTypes    []string      // grant types it may use
+	Scopes        []string      // scopes it may be granted
+	AccessTTL     time.Duration // 0: the server's default
+	RefreshTTL    time.Duration // 0: the server's default
+	RotateRefresh bool          // every refresh returns a new refresh token
+	Introspect    bool          // may call the introspection endpoint
+	State         AppState
+	HasSecret     bool // a client secret is set (apps made by CreateApp have none)
 }
 
 // Role is what an authenticated caller may do.

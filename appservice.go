@@ -1,0 +1,115 @@
+package tokenadmin
+
+import "context"
+
+// NewApp returns an app with the defaults of a new registration: every
+// grant type, no scopes, the server's lifetimes, refresh rotation on.
+func NewApp(name string) App {
+	return App{
+		Name:          name,
+		GrantTypes:    []string{GrantPassword, GrantClientCredentials, GrantRefreshToken},
+		RotateRefresh: true,
+		State:         AppActive,
+	}
+}
+
+// AppService applies the access rules of app management on top of an
+// AppStore: admins manage every app, users the apps they own. An app the
+// caller may not manage is reported as not found, so client IDs cannot be
+// probed.
+type AppService struct {
+	Apps AppStore
+}
+
+// Register creates an app and returns its secret, shown this once. A user
+// registers apps for themselves; an admin for anyone.
+func (s *AppService) Register(ctx context.Context, c Caller, a App) (*App, string, error) {
+	if err := authenticated(c); err != nil {
+		return nil, "", err
+	}
+	if c.Role != RoleAdmin {
+		if a.Owner != "" && a.Owner != c.Name {
+			return nil, "", Errorf(CodeForbidden, "users may register apps only for themselves")
+		}
+		a.Owner = c.Name
+	}
+	a.State = AppActive
+	if err := ValidateAppPolicy(&a); err != nil {
+		return nil, "", err
+	}
+	return s.Apps.RegisterApp(ctx, a)
+}
+
+// Get returns an app the caller may manage.
+func (s *AppService) Get(ctx context.Context, c Caller, clientID string) (*App, error) {
+	if err := authenticated(c); err != nil {
+		return nil, err
+	}
+	if clientID == "" {
+		return nil, Errorf(CodeInvalid, "clientId is required")
+	}
+	a, err := s.Apps.GetApp(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Role != RoleAdmin && a.Owner != c.Name {
+		return nil, Errorf(CodeNotFound, "app %q not found", clientID)
+	}
+	return a, nil
+}
+
+// List returns the apps the caller may manage.
+func (s *AppService) List(ctx context.Context, c Caller) ([]*App, error) {
+	if err := authenticated(c); err != nil {
+		return nil, err
+	}
+	owner := ""
+	if c.Role != RoleAdmin {
+		owner = c.Name
+	}
+	return s.Apps.ListApps(ctx, owner)
+}
+
+// Update changes an app's policy. Lifetimes apply to tokens issued
+// afterwards. Only an admin may give an app to another owner.
+func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u AppUpdate) (*App, error) {
+	a, err := s.Get(ctx, c, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Role != RoleAdmin && u.Owner != nil && *u.Owner != c.Name {
+		return nil, Errorf(CodeForbidden, "only an admin may change an app's owner")
+	}
+	changed := u.Apply(*a)
+	if err := ValidateAppPolicy(&changed); err != nil {
+		return nil, err
+	}
+	return s.Apps.UpdateApp(ctx, clientID, u)
+}
+
+// SetState enables or disables an app; disabling revokes its tokens.
+func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (int, error) {
+	if state != AppActive && state != AppDisabled {
+		return 0, Errorf(CodeInvalid, "state must be active or disabled")
+	}
+	if _, err := s.Get(ctx, c, clientID); err != nil {
+		return 0, err
+	}
+	return s.Apps.SetAppState(ctx, clientID, state, c.Name)
+}
+
+// Delete revokes an app's tokens and deletes it.
+func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (int, error) {
+	if _, err := s.Get(ctx, c, clientID); err != nil {
+		return 0, err
+	}
+	return s.Apps.DeleteApp(ctx, clientID, c.Name)
+}
+
+// RegenerateSecret replaces an app's secret, revoking its tokens.
+func (s *AppService) RegenerateSecret(ctx context.Context, c Caller, clientID string) (string, int, error) {
+	if _, err := s.Get(ctx, c, clientID); err != nil {
+		return "", 0, err
+	}
+	return s.Apps.RegenerateSecret(ctx, clientID, c.Name)
+}
