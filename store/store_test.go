@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -616,9 +617,9 @@ func TestApps(t *testing.T) {
 		t.Parallel()
 		clock := newFixedClock(epoch.Add(1500 * time.Millisecond))
 		db := openDB(t, store.Options{Now: clock.Now})
-		want := tokenadmin.App{ClientID: "c1", Name: "App One", Owner: "alice", CreatedAt: clock.Now()}
+		want := tokenadmin.App{ClientID: "c1", Name: "App One", Owner: "alice", CreatedAt: clock.Now(), State: tokenadmin.AppActive}
 		got, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "c1", Name: "App One", Owner: "alice"})
-		if err != nil || *got != want {
+		if err != nil || !reflect.DeepEqual(*got, want) {
 			t.Errorf("CreateApp = %+v, %v; want %+v", got, err, want)
 		}
 		if got, err := db.GetApp(ctx, "c1"); err != nil || !got.CreatedAt.Equal(want.CreatedAt) || got.ClientID != want.ClientID || got.Name != want.Name || got.Owner != want.Owner {

@@ -27,9 +27,11 @@ const tokenColumns = `t.id, t.token_id, t.type, a.client_id, a.name, t.user_name
 // Fixed statements. (Those that depend on a filter's shape are built by
 // listQuery and bulkQueries.) The plan test checks each uses an index.
 const (
-	getTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
+	getTokenSQL    = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
+	lookupTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`
 
-	revokeLookup          = `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at FROM tokens WHERE `
+	revokeLookup = `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at,
+		(SELECT client_id FROM apps WHERE apps.id = app_id) FROM tokens WHERE `
 	revokeLookupByIDSQL   = revokeLookup + `token_id = ?`
 	revokeLookupByHashSQL = revokeLookup + `hash = ?`
 	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
@@ -173,10 +175,12 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		var (
 			id, family, expires int64
 			tokenID, typ, user  string
+			clientID            string
 			revokedAt           sql.NullInt64
 		)
-		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Owner != "" && user != r.Owner) {
+		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil &&
+			((r.Owner != "" && user != r.Owner) || (r.ClientID != "" && clientID != r.ClientID))) {
 			return tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 		}
 		if err != nil {
@@ -229,12 +233,17 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 			return 0, fmt.Errorf("store: revoke tokens: %w", err)
 		}
 	}
-	boundQ, updateQ, args, _ := bulkQueries(r.User, appID)
 	var maxID int64
 	if err := db.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM tokens`).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("store: revoke tokens: %w", err)
 	}
+	return db.revokeChunked(ctx, r.User, appID, maxID, r.Actor, r.Reason)
+}
 
+// revokeChunked revokes the active tokens of user and/or app (appID 0: any)
+// up to id maxID, ChunkSize at a time, each chunk a write of its own.
+func (db *DB) revokeChunked(ctx context.Context, user string, appID, maxID int64, actor, reason string) (int, error) {
+	boundQ, updateQ, args, _ := bulkQueries(user, appID)
 	total, chunk, from := 0, 0, int64(0)
 	for from < maxID {
 		if err := db.yieldToCheckpoint(ctx); err != nil {
@@ -248,7 +257,7 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 				return err
 			}
 			now := ms(db.now())
-			uargs := append(append([]any{now, r.Actor, r.Reason}, args...), from, to, now)
+			uargs := append(append([]any{now, actor, reason}, args...), from, to, now)
 			res, err := c.ExecContext(ctx, updateQ, uargs...)
 			if err != nil {
 				return err
@@ -338,38 +347,32 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 		out.Refresh.IssuedAt = out.Access.IssuedAt
 	}
 	err = db.updateMulti(ctx, func(ctx context.Context, c conn) error {
-		var appID int64
-		err := c.QueryRowContext(ctx, `SELECT id, name FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID, &out.Access.AppName)
-		if errors.Is(err, sql.ErrNoRows) {
+		var (
+			appID int64
+			state string
+		)
+		err := c.QueryRowContext(ctx, `SELECT id, name, state FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID, &out.Access.AppName, &state)
+		if errors.Is(err, sql.ErrNoRows) || state == "deleted" {
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", r.ClientID)
 		}
 		if err != nil {
 			return err
 		}
+		if state != string(tokenadmin.AppActive) {
+			return tokenadmin.Errorf(tokenadmin.CodeUnauthorizedClient, "app %q is disabled", r.ClientID)
+		}
 		// Ids are assigned here, under the write lock, so that the family
-		// id (the first token's id) is known before the insert. Like
-		// AUTOINCREMENT itself they continue sqlite_sequence, so an id is
-		// never reused after a purge and page tokens stay meaningful.
+		// id (the first token's id) is known before the insert.
 		var family int64
 		if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&family); err != nil {
 			return err
 		}
-		for i, t := range []*tokenadmin.Token{out.Access, out.Refresh} {
-			if t == nil {
-				continue
-			}
-			value := out.AccessValue
-			if i == 1 {
-				value = out.RefreshValue
-				t.AppName = out.Access.AppName
-			}
-			_, err := c.ExecContext(ctx, `INSERT INTO tokens (id, token_id, hash, type, app_id, user_name,
-				scope, grant_type, family_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				family+int64(i), t.ID, db.hashValue(value), string(t.Type), appID, t.User,
-				strings.Join(t.Scopes, " "), t.GrantType, family, ms(t.IssuedAt), ms(t.ExpiresAt))
-			if err != nil {
-				return err
-			}
+		if err := db.insertToken(ctx, c, family, appID, family, out.Access, out.AccessValue); err != nil {
+			return err
+		}
+		if out.Refresh != nil {
+			out.Refresh.AppName = out.Access.AppName
+			return db.insertToken(ctx, c, family+1, appID, family, out.Refresh, out.RefreshValue)
 		}
 		return nil
 	})
@@ -380,6 +383,15 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 		return nil, fmt.Errorf("store: issue: %w", err)
 	}
 	return out, nil
+}
+
+// insertToken stores t (its value only as a keyed hash) with the given id.
+func (db *DB) insertToken(ctx context.Context, c conn, id, appID, family int64, t *tokenadmin.Token, value string) error {
+	_, err := c.ExecContext(ctx, `INSERT INTO tokens (id, token_id, hash, type, app_id, user_name,
+		scope, grant_type, family_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, t.ID, db.hashValue(value), string(t.Type), appID, t.User,
+		strings.Join(t.Scopes, " "), t.GrantType, family, ms(t.IssuedAt), ms(t.ExpiresAt))
+	return err
 }
 
 // newToken prepares a token and its value; nothing is stored yet.

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"tokenadmin"
+)
+
+var _ tokenadmin.OAuthStore = (*DB)(nil)
+
+// LookupToken implements tokenadmin.OAuthStore.
+func (db *DB) LookupToken(ctx context.Context, value string) (*tokenadmin.Token, error) {
+	_, t, err := scanToken(db.read.QueryRowContext(ctx, lookupTokenSQL, db.hashValue(value)), db.now())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: lookup token: %w", err)
+	}
+	return t, nil
+}
+
+// RefreshTokens implements tokenadmin.OAuthStore. Everything happens in one
+// write: two concurrent refreshes with one token are serialised, so with
+// rotation the second finds the token retired and is treated as reuse.
+func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*tokenadmin.Issued, error) {
+	if r.AccessTTL <= 0 || (r.Rotate && r.RefreshTTL <= 0) {
+		return nil, tokenadmin.Errorf(tokenadmin.CodeInvalid, "token lifetimes must be positive")
+	}
+	invalid := tokenadmin.Errorf(tokenadmin.CodeInvalidGrant, "the refresh token is invalid, expired or revoked")
+	var (
+		out    *tokenadmin.Issued
+		reused bool
+	)
+	err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
+		var (
+			id, appID, family, expires int64
+			typ, clientID, appState    string
+			user, scope, grant         string
+			revokedAt                  sql.NullInt64
+			reason                     sql.NullString
+		)
+		err := c.QueryRowContext(ctx, `SELECT t.id, t.type, t.app_id, a.client_id, a.state, t.user_name, t.scope,
+			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason
+			FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`, db.hashValue(r.Value)).
+			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason)
+		// RFC 6749 §6: the refresh token must have been issued to the
+		// authenticated client.
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (typ != string(tokenadmin.RefreshToken) || clientID != r.ClientID)) {
+			return invalid
+		}
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		if revokedAt.Valid {
+			if reason.String != tokenadmin.ReasonRotated {
+				return invalid
+			}
+			// RFC 9700 §4.14.2: a retired refresh token presented again
+			// means it leaked; revoke every token of the grant. This write
+			// commits although the request fails.
+			reused = true
+			_, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), "system", tokenadmin.ReasonRefreshReuse, family, ms(now))
+			return err
+		}
+		if expires <= ms(now) || appState != string(tokenadmin.AppActive) {
+			return invalid
+		}
+		granted := strings.Fields(scope)
+		if len(r.Scopes) > 0 {
+			// RFC 6749 §6: no scope beyond what the grant had.
+			for _, s := range r.Scopes {
+				if !slices.Contains(granted, s) {
+					return tokenadmin.Errorf(tokenadmin.CodeInvalidScope, "scope %q exceeds the original grant", s)
+				}
+			}
+			granted = r.Scopes
+		}
+		issue := tokenadmin.IssueRequest{ClientID: clientID, User: user, Scopes: granted, GrantType: grant}
+		out = new(tokenadmin.Issued)
+		if out.Access, out.AccessValue, err = db.newToken(tokenadmin.AccessToken, issue, r.AccessTTL); err != nil {
+			return err
+		}
+		var next int64
+		if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&next); err != nil {
+			return err
+		}
+		if err := c.QueryRowContext(ctx, `SELECT name FROM apps WHERE id = ?`, appID).Scan(&out.Access.AppName); err != nil {
+			return err
+		}
+		if err := db.insertToken(ctx, c, next, appID, family, out.Access, out.AccessValue); err != nil {
+			return err
+		}
+		if !r.Rotate {
+			return nil
+		}
+		if out.Refresh, out.RefreshValue, err = db.newToken(tokenadmin.RefreshToken, issue, r.RefreshTTL); err != nil {
+			return err
+		}
+		out.Refresh.AppName = out.Access.AppName
+		if err := db.insertToken(ctx, c, next+1, appID, family, out.Refresh, out.RefreshValue); err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, revokeOneSQL, ms(now), "system", tokenadmin.ReasonRotated, id, ms(now))
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr("refresh", err)
+	}
+	if reused {
+		return nil, invalid
+	}
+	return out, nil
+}
