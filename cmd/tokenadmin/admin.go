@@ -69,39 +69,6 @@ func init() {
 			}
 		},
 	})
-	register(&command{
-		name: "app create", summary: "register an app (OAuth client) and print its client_id",
-		usage: "--name NAME [--owner USER] [--client-id ID] [--json] [--db FILE]",
-		flags: func(fs *flag.FlagSet) func(*env, []string) error {
-			db := dbFlag(fs)
-			name := fs.String("name", "", "the app's display `name` (required)")
-			owner := fs.String("owner", "", "the `user` who owns the app")
-			clientID := fs.String("client-id", "", "client `id` to use (default: a random one)")
-			asJSON := fs.Bool("json", false, "print JSON")
-			return func(e *env, args []string) error {
-				if len(args) != 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				if *name == "" {
-					return usagef("--name is required")
-				}
-				s, err := openStore(e, *db)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				app, err := s.CreateApp(e.ctx, tokenadmin.App{ClientID: *clientID, Name: *name, Owner: *owner})
-				if err != nil {
-					return err
-				}
-				if *asJSON {
-					return writeJSON(e.stdout, map[string]string{"client_id": app.ClientID, "name": app.Name, "owner": app.Owner})
-				}
-				fmt.Fprintln(e.stdout, app.ClientID)
-				return nil
-			}
-		},
-	})
 }
 
 // readPasswordHash reads one line from stdin as a password and hashes it.

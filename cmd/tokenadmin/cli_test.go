@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -49,7 +50,8 @@ func TestCommandsAreRegistered(t *testing.T) {
 		got = append(got, c.name)
 	}
 	slices.Sort(got)
-	want := []string{"app create", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
+	want := []string{"app create", "app delete", "app disable", "app enable", "app list", "app rotate-secret", "app show", "app update",
+		"serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
 	if !slices.Equal(got, want) {
 		t.Errorf("commands = %q, want %q", got, want)
 	}
@@ -95,6 +97,67 @@ func TestHelp(t *testing.T) {
 		})
 	}
 
+	// A command group is the first word of multi-word commands: token,
+	// user, app.
+	groups := map[string][]*command{}
+	for _, c := range commands {
+		if group, _, ok := strings.Cut(c.name, " "); ok {
+			groups[group] = append(groups[group], c)
+		}
+	}
+	sortedGroups := slices.Sorted(maps.Keys(groups))
+	if !slices.Equal(sortedGroups, []string{"app", "token", "user"}) {
+		t.Errorf("command groups = %q", sortedGroups)
+	}
+	// listsGroup checks that out is the usage of group: its subcommands
+	// with their summaries, and no other command.
+	listsGroup := func(t *testing.T, out, group string) {
+		t.Helper()
+		if want := "Usage: tokenadmin " + group + " <subcommand>"; !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+		for _, c := range commands {
+			sub, inGroup := strings.CutPrefix(c.name, group+" ")
+			switch {
+			case inGroup && !regexp.MustCompile(`(?m)^  `+regexp.QuoteMeta(sub)+` +`+regexp.QuoteMeta(c.summary)+`$`).MatchString(out):
+				t.Errorf("output lacks subcommand %q with its summary:\n%s", sub, out)
+			case !inGroup && strings.Contains(out, c.summary):
+				t.Errorf("output lists %q, which is not in group %s:\n%s", c.name, group, out)
+			}
+		}
+	}
+	for _, group := range sortedGroups {
+		for _, flag := range []string{"--help", "-h"} {
+			t.Run(group+" "+flag+" lists its subcommands", func(t *testing.T) {
+				r := runMain(t, "", group, flag)
+				if r.code != 0 || r.stderr != "" {
+					t.Fatalf("exit %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+				}
+				listsGroup(t, r.stdout, group)
+			})
+		}
+		t.Run(group+" alone is a usage error listing its subcommands", func(t *testing.T) {
+			r := runMain(t, "", group)
+			if r.code != 2 || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q; want 2 and nothing", r.code, r.stdout)
+			}
+			if want := "tokenadmin " + group + ": missing subcommand\n"; !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("stderr does not start with %q:\n%s", want, r.stderr)
+			}
+			listsGroup(t, r.stderr, group)
+		})
+		t.Run(group+" with an unknown subcommand is a usage error listing its subcommands", func(t *testing.T) {
+			r := runMain(t, "", group, "frob", "--help")
+			if r.code != 2 || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q; want 2 and nothing", r.code, r.stdout)
+			}
+			if want := "tokenadmin " + group + ": unknown subcommand \"frob\"\n"; !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("stderr does not start with %q:\n%s", want, r.stderr)
+			}
+			listsGroup(t, r.stderr, group)
+		})
+	}
+
 	t.Run("no arguments is a usage error", func(t *testing.T) {
 		r := runMain(t, "")
 		if r.code != 2 || !strings.Contains(r.stdout+r.stderr, "Commands:") {
@@ -113,8 +176,10 @@ func TestUsageErrors(t *testing.T) {
 		want  string // on stderr
 	}{
 		{name: "unknown command", args: []string{"frobnicate"}, want: `tokenadmin: unknown command "frobnicate"`},
-		{name: "unknown subcommand", args: []string{"token", "frobnicate"}, want: `unknown command "token frobnicate"`},
-		{name: "command group alone", args: []string{"token"}, want: `unknown command "token"`},
+		{name: "unknown command with a subcommand", args: []string{"frobnicate", "list"}, want: `tokenadmin: unknown command "frobnicate list"`},
+		{name: "unknown subcommand", args: []string{"token", "frobnicate"}, want: `tokenadmin token: unknown subcommand "frobnicate"`},
+		{name: "flag for a command group", args: []string{"token", "--db", "x.db", "list"}, want: `tokenadmin token: unknown subcommand "--db"`},
+		{name: "command group alone", args: []string{"token"}, want: `tokenadmin token: missing subcommand`},
 		{name: "undefined flag", args: []string{"token", "list", "--bogus"}, want: "flag provided but not defined: -bogus"},
 		{name: "flag without its value", args: []string{"token", "show", "--db"}, want: "flag needs an argument: -db"},
 		{name: "bad duration", args: []string{"token", "issue", "--client", "portal", "--user", "alice", "--ttl", "soon"},
@@ -405,22 +470,27 @@ func TestAppCreate(t *testing.T) {
 
 	t.Run("json", func(t *testing.T) {
 		out := mustRun(t, "", "app", "create", "--name", "My App", "--owner", "alice", "--json")
-		var got map[string]string
+		var got map[string]any
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("stdout is not JSON: %v\n%s", err, out)
 		}
-		if got["client_id"] == "" || got["name"] != "My App" || got["owner"] != "alice" {
-			t.Errorf("app create --json = %q", got)
+		id, _ := got["client_id"].(string)
+		secret, _ := got["client_secret"].(string)
+		if id == "" || len(secret) < 43 || got["name"] != "My App" || got["owner"] != "alice" {
+			t.Errorf("app create --json = %v", got)
 		}
-		a, err := db.GetApp(t.Context(), got["client_id"])
+		a, err := db.GetApp(t.Context(), id)
 		if err != nil || a.Name != "My App" || a.Owner != "alice" {
 			t.Errorf("stored app %+v, %v", a, err)
+		}
+		if _, err := db.AuthenticateClient(t.Context(), id, secret); err != nil {
+			t.Errorf("the printed secret does not authenticate: %v", err)
 		}
 	})
 
 	t.Run("text with a chosen client id", func(t *testing.T) {
-		if out := mustRun(t, "", "app", "create", "--name", "Fixed", "--client-id", "fixed-id"); out != "fixed-id\n" {
-			t.Errorf("stdout %q, want the client id alone", out)
+		if out := mustRun(t, "", "app", "create", "--name", "Fixed", "--client-id", "fixed-id"); !strings.HasPrefix(out, "client_id       fixed-id\nclient_secret   ") {
+			t.Errorf("stdout %q, want the client id and secret first", out)
 		}
 		if a, err := db.GetApp(t.Context(), "fixed-id"); err != nil || a.Name != "Fixed" {
 			t.Errorf("stored app %+v, %v", a, err)
@@ -1003,6 +1073,83 @@ func TestServeCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("serve did not create its database: %v", err)
+	}
+}
+
+// If serving stops on its own (here its listener is closed under it),
+// serve must fail with exit status 1 rather than stay up serving nothing.
+func TestServeExitsWhenServingFails(t *testing.T) {
+	t.Setenv("TOKENADMIN_ADMIN_PASSWORD", adminPassword)
+	listeners := make(chan net.Listener, 1)
+	netListen := listen
+	t.Cleanup(func() { listen = netListen })
+	listen = func(network, addr string) (net.Listener, error) {
+		ln, err := netListen(network, addr)
+		if err == nil {
+			listeners <- ln
+		}
+		return ln, err
+	}
+	path := filepath.Join(t.TempDir(), "served.db")
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", path}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	// stop ends serve the way SIGTERM does and waits for it, so that a
+	// failing test does not leave it running over its temporary directory.
+	stop := func() {
+		cancel()
+		<-exited
+	}
+
+	var ln net.Listener
+	select {
+	case ln = <-listeners:
+	case code := <-exited:
+		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr.String())
+	case <-time.After(10 * time.Second):
+		stop()
+		t.Fatalf("serve did not listen within 10 s:\n%s", stderr.String())
+	}
+	// Wait until it serves, then break the listener.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "tokenadmin serving"); {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("serve logged no address in 10 s:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ln.Close()
+
+	select {
+	case code := <-exited:
+		if code != 1 || !strings.Contains(stderr.String(), "tokenadmin serve: ") || !strings.Contains(stderr.String(), "use of closed network connection") {
+			t.Errorf("exit %d, stderr:\n%s\nwant 1 and the error from serving", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		stop()
+		t.Fatalf("serve was still running 10 s after serving failed:\n%s", stderr.String())
+	}
+	// The database was closed: another handle can write at once.
+	db := openTestStore(t, path, store.Options{})
+	createApp(t, db, "after", "After")
+}
+
+func TestServerCloseIsIdempotent(t *testing.T) {
+	t.Setenv("TOKENADMIN_ADMIN_PASSWORD", adminPassword)
+	ts := startTestServer(t, serveConfig{})
+	ts.close(t)
+	done := make(chan error, 1)
+	go func() { done <- ts.Close(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("second Close: %v; want the first one's result, nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second Close blocked")
 	}
 }
 
