@@ -52,6 +52,9 @@ type TokenAdminService interface {
 type TokenAdminHandler struct {
 	Server
 	Service TokenAdminService
+	// Apps serves the app operations (apps.go). While it is nil they
+	// answer an UnknownOperation fault; set it before the handler serves.
+	Apps AppAdminService
 }
 
 // NewTokenAdminHandler returns the TokenAdmin endpoint over svc. Every
@@ -81,6 +84,7 @@ func NewTokenAdminHandler(svc TokenAdminService, auth Authenticator) *TokenAdmin
 			Handle: op.handle,
 		})
 	}
+	h.registerAppOperations()
 	return h
 }
 

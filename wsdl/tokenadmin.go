@@ -51,6 +51,30 @@ type PageSize int32
 
 type Reason string
 
+type GrantType string
+
+const (
+	GrantTypePassword GrantType = "password"
+
+	GrantTypeClient_credentials GrantType = "client_credentials"
+
+	GrantTypeRefresh_token GrantType = "refresh_token"
+)
+
+type AppState string
+
+const (
+	AppStateActive AppState = "active"
+
+	AppStateDisabled AppState = "disabled"
+)
+
+type Lifetime int32
+
+type AppName string
+
+type Scope string
+
 type ListActiveTokens struct {
 	XMLName xml.Name `xml:"urn:tokenadmin:v1 listActiveTokens"`
 
@@ -141,6 +165,116 @@ type GetTokenResponse struct {
 	RevokeReason string `xml:"revokeReason,omitempty" json:"revokeReason,omitempty"`
 }
 
+type RegisterApp struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 registerApp"`
+
+	Name *AppName `xml:"name,omitempty" json:"name,omitempty"`
+
+	Owner *string `xml:"owner,omitempty" json:"owner,omitempty"`
+
+	ClientId *string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+
+	GrantTypes *GrantTypeList `xml:"grantTypes,omitempty" json:"grantTypes,omitempty"`
+
+	Scopes *ScopeList `xml:"scopes,omitempty" json:"scopes,omitempty"`
+
+	AccessTokenLifetime *Lifetime `xml:"accessTokenLifetime,omitempty" json:"accessTokenLifetime,omitempty"`
+
+	RefreshTokenLifetime *Lifetime `xml:"refreshTokenLifetime,omitempty" json:"refreshTokenLifetime,omitempty"`
+
+	RotateRefreshTokens *bool `xml:"rotateRefreshTokens,omitempty" json:"rotateRefreshTokens,omitempty"`
+
+	Introspect *bool `xml:"introspect,omitempty" json:"introspect,omitempty"`
+}
+
+type RegisterAppResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 registerAppResponse"`
+
+	App *AppInfo `xml:"app,omitempty" json:"app,omitempty"`
+
+	ClientSecret string `xml:"clientSecret,omitempty" json:"clientSecret,omitempty"`
+}
+
+type UpdateApp struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 updateApp"`
+
+	ClientId string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+
+	Name *AppName `xml:"name,omitempty" json:"name,omitempty"`
+
+	Owner *string `xml:"owner,omitempty" json:"owner,omitempty"`
+
+	GrantTypes *GrantTypeList `xml:"grantTypes,omitempty" json:"grantTypes,omitempty"`
+
+	Scopes *ScopeList `xml:"scopes,omitempty" json:"scopes,omitempty"`
+
+	AccessTokenLifetime *Lifetime `xml:"accessTokenLifetime,omitempty" json:"accessTokenLifetime,omitempty"`
+
+	RefreshTokenLifetime *Lifetime `xml:"refreshTokenLifetime,omitempty" json:"refreshTokenLifetime,omitempty"`
+
+	RotateRefreshTokens *bool `xml:"rotateRefreshTokens,omitempty" json:"rotateRefreshTokens,omitempty"`
+
+	Introspect *bool `xml:"introspect,omitempty" json:"introspect,omitempty"`
+
+	State *AppState `xml:"state,omitempty" json:"state,omitempty"`
+}
+
+type UpdateAppResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 updateAppResponse"`
+
+	App *AppInfo `xml:"app,omitempty" json:"app,omitempty"`
+
+	RevokedCount int32 `xml:"revokedCount,omitempty" json:"revokedCount,omitempty"`
+}
+
+type GetApp struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 getApp"`
+
+	ClientId string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+}
+
+type GetAppResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 getAppResponse"`
+
+	App *AppInfo `xml:"app,omitempty" json:"app,omitempty"`
+}
+
+type ListApps struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 listApps"`
+}
+
+type ListAppsResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 listAppsResponse"`
+
+	App []*AppInfo `xml:"app,omitempty" json:"app,omitempty"`
+}
+
+type DeleteApp struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 deleteApp"`
+
+	ClientId string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+}
+
+type DeleteAppResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 deleteAppResponse"`
+
+	RevokedCount int32 `xml:"revokedCount,omitempty" json:"revokedCount,omitempty"`
+}
+
+type RegenerateSecret struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 regenerateSecret"`
+
+	ClientId string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+}
+
+type RegenerateSecretResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 regenerateSecretResponse"`
+
+	ClientSecret string `xml:"clientSecret,omitempty" json:"clientSecret,omitempty"`
+
+	RevokedCount int32 `xml:"revokedCount,omitempty" json:"revokedCount,omitempty"`
+}
+
 type TokenAdminFault struct {
 	XMLName xml.Name `xml:"urn:tokenadmin:v1 tokenAdminFault"`
 
@@ -185,6 +319,40 @@ type TokenSelector struct {
 	Token string `xml:"token,omitempty" json:"token,omitempty"`
 }
 
+type GrantTypeList struct {
+	GrantType []*GrantType `xml:"grantType,omitempty" json:"grantType,omitempty"`
+}
+
+type ScopeList struct {
+	Scope []*Scope `xml:"scope,omitempty" json:"scope,omitempty"`
+}
+
+type AppInfo struct {
+	ClientId string `xml:"clientId,omitempty" json:"clientId,omitempty"`
+
+	Name string `xml:"name,omitempty" json:"name,omitempty"`
+
+	Owner string `xml:"owner,omitempty" json:"owner,omitempty"`
+
+	GrantType []*GrantType `xml:"grantType,omitempty" json:"grantType,omitempty"`
+
+	Scope []string `xml:"scope,omitempty" json:"scope,omitempty"`
+
+	AccessTokenLifetime *Lifetime `xml:"accessTokenLifetime,omitempty" json:"accessTokenLifetime,omitempty"`
+
+	RefreshTokenLifetime *Lifetime `xml:"refreshTokenLifetime,omitempty" json:"refreshTokenLifetime,omitempty"`
+
+	RotateRefreshTokens bool `xml:"rotateRefreshTokens,omitempty" json:"rotateRefreshTokens,omitempty"`
+
+	Introspect bool `xml:"introspect,omitempty" json:"introspect,omitempty"`
+
+	State *AppState `xml:"state,omitempty" json:"state,omitempty"`
+
+	HasSecret bool `xml:"hasSecret,omitempty" json:"hasSecret,omitempty"`
+
+	CreatedAt soap.XSDDateTime `xml:"createdAt,omitempty" json:"createdAt,omitempty"`
+}
+
 type TokenAdmin interface {
 
 	// Error can be either of the following types:
@@ -226,6 +394,54 @@ type TokenAdmin interface {
 	GetToken(request *GetToken) (*GetTokenResponse, error)
 
 	GetTokenContext(ctx context.Context, request *GetToken) (*GetTokenResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Registers an application (OAuth client) and returns it with its client secret, which is shown only here and by regenerateSecret: the server keeps only a hash of it. Absent fields take the defaults of a new registration: every grant type, no scopes, the server's default lifetimes (0), refresh-token rotation on, no introspection permission, and a generated clientId; an existing clientId is a Conflict fault. grantTypes and scopes are wrappers: absent means the default, present and empty means none. Lifetimes are in seconds, 0 meaning the server's default. Callers: administrators, for any owner or none (owner absent: an application only administrators manage); other users register applications they own, and naming another owner is a Forbidden fault. */
+	RegisterApp(request *RegisterApp) (*RegisterAppResponse, error)
+
+	RegisterAppContext(ctx context.Context, request *RegisterApp) (*RegisterAppResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Changes an application's name, owner, policy or state; absent fields stay as they are, and grantTypes or scopes present but empty remove every grant type or scope. Lifetimes are in seconds, 0 meaning the server's default, and apply to tokens issued afterwards: tokens already issued keep their expiry. state disabled revokes every token of the application, counted in revokedCount (0 otherwise), and a disabled application obtains no tokens; state active enables it again, its revoked tokens staying revoked. The changes are not one transaction: a disabling is applied before the other changes and an enabling after them, so that a fault never leaves the application enabled under its old policy. Callers: administrators (any application, and may give it to another owner); other users only applications they own, others' being reported as NotFound, and naming another owner is a Forbidden fault. */
+	UpdateApp(request *UpdateApp) (*UpdateAppResponse, error)
+
+	UpdateAppContext(ctx context.Context, request *UpdateApp) (*UpdateAppResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Returns one application and its policy, never its secret; an unknown clientId is a NotFound fault. Callers: administrators (any application); other users only applications they own, others' being reported as NotFound. */
+	GetApp(request *GetApp) (*GetAppResponse, error)
+
+	GetAppContext(ctx context.Context, request *GetApp) (*GetAppResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Lists the applications the caller manages, without their secrets: every application for administrators, the ones they own for other users. */
+	ListApps(request *ListApps) (*ListAppsResponse, error)
+
+	ListAppsContext(ctx context.Context, request *ListApps) (*ListAppsResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Revokes every token of an application, deletes the application, and returns how many tokens were revoked; the revoked tokens stay visible through getToken. An unknown clientId is a NotFound fault. Callers: administrators (any application); other users only applications they own, others' being reported as NotFound. */
+	DeleteApp(request *DeleteApp) (*DeleteAppResponse, error)
+
+	DeleteAppContext(ctx context.Context, request *DeleteApp) (*DeleteAppResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Replaces an application's client secret and returns the new one, shown only here; the old secret stops working at once, and every token of the application is revoked, counted in revokedCount. An unknown clientId is a NotFound fault. Callers: administrators (any application); other users only applications they own, others' being reported as NotFound. */
+	RegenerateSecret(request *RegenerateSecret) (*RegenerateSecretResponse, error)
+
+	RegenerateSecretContext(ctx context.Context, request *RegenerateSecret) (*RegenerateSecretResponse, error)
 }
 
 type tokenAdmin struct {
@@ -318,6 +534,108 @@ func (service *tokenAdmin) GetTokenContext(ctx context.Context, request *GetToke
 
 func (service *tokenAdmin) GetToken(request *GetToken) (*GetTokenResponse, error) {
 	return service.GetTokenContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) RegisterAppContext(ctx context.Context, request *RegisterApp) (*RegisterAppResponse, error) {
+	response := new(RegisterAppResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:registerApp", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) RegisterApp(request *RegisterApp) (*RegisterAppResponse, error) {
+	return service.RegisterAppContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) UpdateAppContext(ctx context.Context, request *UpdateApp) (*UpdateAppResponse, error) {
+	response := new(UpdateAppResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:updateApp", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) UpdateApp(request *UpdateApp) (*UpdateAppResponse, error) {
+	return service.UpdateAppContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) GetAppContext(ctx context.Context, request *GetApp) (*GetAppResponse, error) {
+	response := new(GetAppResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:getApp", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) GetApp(request *GetApp) (*GetAppResponse, error) {
+	return service.GetAppContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) ListAppsContext(ctx context.Context, request *ListApps) (*ListAppsResponse, error) {
+	response := new(ListAppsResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:listApps", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) ListApps(request *ListApps) (*ListAppsResponse, error) {
+	return service.ListAppsContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) DeleteAppContext(ctx context.Context, request *DeleteApp) (*DeleteAppResponse, error) {
+	response := new(DeleteAppResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:deleteApp", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) DeleteApp(request *DeleteApp) (*DeleteAppResponse, error) {
+	return service.DeleteAppContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) RegenerateSecretContext(ctx context.Context, request *RegenerateSecret) (*RegenerateSecretResponse, error) {
+	response := new(RegenerateSecretResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:regenerateSecret", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) RegenerateSecret(request *RegenerateSecret) (*RegenerateSecretResponse, error) {
+	return service.RegenerateSecretContext(
 		context.Background(),
 		request,
 	)

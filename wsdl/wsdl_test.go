@@ -535,7 +535,8 @@ func TestWSDLIsSelfConsistent(t *testing.T) {
 			}
 		})
 	}
-	wantOps := []string{"listActiveTokens", "revokeToken", "revokeTokens", "listAuthorizedApps", "getToken"}
+	wantOps := []string{"listActiveTokens", "revokeToken", "revokeTokens", "listAuthorizedApps", "getToken",
+		"registerApp", "updateApp", "getApp", "listApps", "deleteApp", "regenerateSecret"}
 	if !slices.Equal(operations, wantOps) {
 		t.Errorf("portType operations = %q, want %q", operations, wantOps)
 	}
