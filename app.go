@@ -110,8 +110,10 @@ func ValidateAppPolicy(a *App) error {
 			return Errorf(CodeInvalid, "invalid scope %q", s)
 		}
 	}
-	if a.AccessTTL < 0 || a.RefreshTTL < 0 {
-		return Errorf(CodeInvalid, "lifetimes must not be negative")
+	for _, d := range []time.Duration{a.AccessTTL, a.RefreshTTL} {
+		if d < 0 || d%time.Second != 0 {
+			return Errorf(CodeInvalid, "lifetimes must be whole seconds, 0 (the server's default) or more")
+		}
 	}
 	if a.Name == "" || len(a.Name) > 200 {
 		return Errorf(CodeInvalid, "app name must be 1 to 200 bytes")

@@ -9,6 +9,7 @@ require (
 	github.com/hooklift/gowsdl v0.5.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	golang.org/x/crypto v0.59.0
+	golang.org/x/oauth2 v0.38.0
 )
 
 require golang.org/x/sys v0.50.0 // indirect

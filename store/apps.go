@@ -50,6 +50,7 @@ func (db *DB) CreateApp(ctx context.Context, a tokenadmin.App) (*tokenadmin.App,
 
 // RegisterApp implements tokenadmin.AppStore.
 func (db *DB) RegisterApp(ctx context.Context, a tokenadmin.App) (*tokenadmin.App, string, error) {
+	a.State = tokenadmin.AppActive
 	return db.insertApp(ctx, a, true)
 }
 

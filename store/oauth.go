@@ -13,6 +13,11 @@ import (
 
 var _ tokenadmin.OAuthStore = (*DB)(nil)
 
+// systemActor is revokedBy for what the store revokes by itself. Reuse
+// detection needs both it and the reason "rotated", so a person who
+// revokes a token "rotated" does not make it look retired by rotation.
+const systemActor = "system"
+
 // LookupToken implements tokenadmin.OAuthStore.
 func (db *DB) LookupToken(ctx context.Context, value string) (*tokenadmin.Token, error) {
 	_, t, err := scanToken(db.read.QueryRowContext(ctx, lookupTokenSQL, db.hashValue(value)), db.now())
@@ -43,12 +48,12 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			typ, clientID, appState    string
 			user, scope, grant         string
 			revokedAt                  sql.NullInt64
-			reason                     sql.NullString
+			reason, revokedBy          sql.NullString
 		)
 		err := c.QueryRowContext(ctx, `SELECT t.id, t.type, t.app_id, a.client_id, a.state, t.user_name, t.scope,
-			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason
+			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason, t.revoked_by
 			FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`, db.hashValue(r.Value)).
-			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason)
+			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy)
 		// RFC 6749 §6: the refresh token must have been issued to the
 		// authenticated client.
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (typ != string(tokenadmin.RefreshToken) || clientID != r.ClientID)) {
@@ -59,28 +64,29 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		}
 		now := db.now()
 		if revokedAt.Valid {
-			if reason.String != tokenadmin.ReasonRotated {
+			if reason.String != tokenadmin.ReasonRotated || revokedBy.String != systemActor {
 				return invalid
 			}
 			// RFC 9700 §4.14.2: a retired refresh token presented again
 			// means it leaked; revoke every token of the grant. This write
 			// commits although the request fails.
 			reused = true
-			_, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), "system", tokenadmin.ReasonRefreshReuse, family, ms(now))
+			_, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), systemActor, tokenadmin.ReasonRefreshReuse, family, ms(now))
 			return err
 		}
 		if expires <= ms(now) || appState != string(tokenadmin.AppActive) {
 			return invalid
 		}
-		granted := strings.Fields(scope)
+		original := strings.Fields(scope)
+		granted := original
 		if len(r.Scopes) > 0 {
 			// RFC 6749 §6: no scope beyond what the grant had.
 			for _, s := range r.Scopes {
-				if !slices.Contains(granted, s) {
+				if !slices.Contains(original, s) {
 					return tokenadmin.Errorf(tokenadmin.CodeInvalidScope, "scope %q exceeds the original grant", s)
 				}
 			}
-			granted = r.Scopes
+			granted = slices.Compact(slices.Sorted(slices.Values(r.Scopes)))
 		}
 		issue := tokenadmin.IssueRequest{ClientID: clientID, User: user, Scopes: granted, GrantType: grant}
 		out = new(tokenadmin.Issued)
@@ -100,6 +106,9 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		if !r.Rotate {
 			return nil
 		}
+		// RFC 6749 §6: a new refresh token keeps the grant's whole scope;
+		// only the access token is narrowed to the request.
+		issue.Scopes = original
 		if out.Refresh, out.RefreshValue, err = db.newToken(tokenadmin.RefreshToken, issue, r.RefreshTTL); err != nil {
 			return err
 		}
@@ -107,7 +116,7 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		if err := db.insertToken(ctx, c, next+1, appID, family, out.Refresh, out.RefreshValue); err != nil {
 			return err
 		}
-		_, err = c.ExecContext(ctx, revokeOneSQL, ms(now), "system", tokenadmin.ReasonRotated, id, ms(now))
+		_, err = c.ExecContext(ctx, revokeOneSQL, ms(now), systemActor, tokenadmin.ReasonRotated, id, ms(now))
 		return err
 	})
 	if err != nil {

@@ -25,10 +25,13 @@ import (
 	"tokenadmin/store/storetest"
 )
 
-var _ storetest.Fixture = (*store.DB)(nil)
+var (
+	_ storetest.Store   = (*store.DB)(nil)
+	_ storetest.Fixture = (*store.DB)(nil)
+)
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{New: func(t *testing.T, c storetest.Config) (tokenadmin.TokenStore, storetest.Fixture) {
+	storetest.Run(t, storetest.Harness{New: func(t *testing.T, c storetest.Config) (storetest.Store, storetest.Fixture) {
 		db := openDB(t, store.Options{Now: c.Now, ChunkSize: c.ChunkSize})
 		return db, db
 	}})

@@ -1,10 +1,11 @@
-// Package storetest is the conformance suite for tokenadmin.TokenStore.
+// Package storetest is the conformance suite for the storage contracts:
+// tokenadmin.TokenStore, tokenadmin.AppStore and tokenadmin.OAuthStore.
 // Every backend (SQLite today, PostgreSQL next) runs the same Run from its
-// own tests, so that the contract documented on TokenStore means the same
-// thing everywhere:
+// own tests, so that the contracts documented on those interfaces mean the
+// same thing everywhere:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, storetest.Harness{New: func(t *testing.T, c storetest.Config) (tokenadmin.TokenStore, storetest.Fixture) {
+//		storetest.Run(t, storetest.Harness{New: func(t *testing.T, c storetest.Config) (storetest.Store, storetest.Fixture) {
 //			db := openTestDB(t, c) // a fresh, empty store on c.Now, closed in t.Cleanup
 //			return db, db
 //		}})
@@ -34,7 +35,16 @@ type Harness struct {
 	// New returns a fresh, empty store configured by c, and a Fixture that
 	// seeds it. It must be safe to call from parallel tests, and release
 	// the store in t.Cleanup.
-	New func(t *testing.T, c Config) (tokenadmin.TokenStore, Fixture)
+	New func(t *testing.T, c Config) (Store, Fixture)
+}
+
+// Store is every storage contract a backend implements. The suite calls
+// each method through the interface that documents it; one value serves
+// all three, as one database does.
+type Store interface {
+	tokenadmin.TokenStore
+	tokenadmin.AppStore
+	tokenadmin.OAuthStore
 }
 
 // Config is how the suite wants a store built.
@@ -68,6 +78,19 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ListAuthorizedApps", func(t *testing.T) { t.Parallel(); testListAuthorizedApps(t, h) })
 	t.Run("GetToken", func(t *testing.T) { t.Parallel(); testGetToken(t, h) })
 	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, h) })
+
+	t.Run("RegisterApp", func(t *testing.T) { t.Parallel(); testRegisterApp(t, h) })
+	t.Run("ListApps", func(t *testing.T) { t.Parallel(); testListApps(t, h) })
+	t.Run("UpdateApp", func(t *testing.T) { t.Parallel(); testUpdateApp(t, h) })
+	t.Run("AppLifecycle", func(t *testing.T) { t.Parallel(); testAppLifecycle(t, h) })
+	t.Run("SetAppState", func(t *testing.T) { t.Parallel(); testSetAppState(t, h) })
+	t.Run("DeleteApp", func(t *testing.T) { t.Parallel(); testDeleteApp(t, h) })
+	t.Run("RegenerateSecret", func(t *testing.T) { t.Parallel(); testRegenerateSecret(t, h) })
+
+	t.Run("AuthenticateClient", func(t *testing.T) { t.Parallel(); testAuthenticateClient(t, h) })
+	t.Run("LookupToken", func(t *testing.T) { t.Parallel(); testLookupToken(t, h) })
+	t.Run("RefreshTokens", func(t *testing.T) { t.Parallel(); testRefreshTokens(t, h) })
+	t.Run("RevokeTokenAsClient", func(t *testing.T) { t.Parallel(); testRevokeTokenAsClient(t, h) })
 }
 
 // epoch is where every store's clock starts. It is a whole millisecond, as
@@ -99,6 +122,8 @@ type env struct {
 	ctx   context.Context
 	clock *clock
 	store tokenadmin.TokenStore
+	apps  tokenadmin.AppStore
+	oauth tokenadmin.OAuthStore
 	fix   Fixture
 }
 
@@ -115,7 +140,7 @@ func (h Harness) envChunked(t *testing.T, chunkSize int) *env {
 	t.Helper()
 	c := newClock()
 	s, fix := h.New(t, Config{Now: c.Now, ChunkSize: chunkSize})
-	return &env{t: t, ctx: t.Context(), clock: c, store: s, fix: fix}
+	return &env{t: t, ctx: t.Context(), clock: c, store: s, apps: s, oauth: s, fix: fix}
 }
 
 // app registers an app whose name is derived from its client ID.
