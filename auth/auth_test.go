@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -432,13 +433,13 @@ func TestCacheIsKeyedByPassword(t *testing.T) {
 	if _, err := a.Authenticate(t.Context(), "alice", "alice-pw"); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 { // failures are not remembered either: each one verifies
+	for i := range 2 { // a miss, then a remembered failure
 		if _, err := a.Authenticate(t.Context(), "alice", "alice-pw2"); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
 			t.Fatalf("other password, call %d: %v; want unauthenticated", i, err)
 		}
 	}
-	if n := verifications.Load(); n != 3 {
-		t.Errorf("%d verifications; want 3", n)
+	if n := verifications.Load(); n != 2 {
+		t.Errorf("%d verifications; want 2", n)
 	}
 }
 
@@ -696,6 +697,259 @@ func TestCacheIsBounded(t *testing.T) {
 	login("u0") // full, nothing expired: everything goes
 	if n := size(); n != 1 {
 		t.Errorf("after clearing a full cache: %d entries; want 1", n)
+	}
+}
+
+func TestNewAuthenticatorDefaults(t *testing.T) {
+	a := NewAuthenticator(newFakeStore())
+	if a.MaxConcurrentVerifications != runtime.GOMAXPROCS(0) || a.FailureTTL != DefaultFailureTTL {
+		t.Errorf("MaxConcurrentVerifications %d, FailureTTL %v; want GOMAXPROCS (%d), %v",
+			a.MaxConcurrentVerifications, a.FailureTTL, runtime.GOMAXPROCS(0), DefaultFailureTTL)
+	}
+}
+
+// A client hammering one wrong password, or an unknown user, pays for one
+// argon2id verification per FailureTTL, not one per request.
+func TestFailureIsRemembered(t *testing.T) {
+	for _, tc := range []struct {
+		name, user string
+	}{
+		{name: "wrong password", user: "alice"},
+		{name: "unknown user", user: "mallory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, "alice-pw")})
+			a, clock, verifications := newTestAuthenticator(store)
+			a.EpochCheckInterval = time.Hour // isolate expiry from epoch checks
+			for _, s := range []struct {
+				advance           time.Duration
+				wantVerifications int64
+			}{
+				{advance: 0, wantVerifications: 1},
+				{advance: 0, wantVerifications: 1},
+				{advance: a.FailureTTL - time.Nanosecond, wantVerifications: 1},
+				{advance: time.Nanosecond, wantVerifications: 2},
+				{advance: 0, wantVerifications: 2},
+			} {
+				clock.Advance(s.advance)
+				_, err := a.Authenticate(t.Context(), tc.user, "guess")
+				if tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated || tokenadmin.ErrorMessage(err) != "invalid user name or password" {
+					t.Fatalf("after advancing %v: %v; want the unauthenticated error", s.advance, err)
+				}
+				if n := verifications.Load(); n != s.wantVerifications {
+					t.Fatalf("after advancing %v: %d verifications; want %d", s.advance, n, s.wantVerifications)
+				}
+			}
+			if _, err := a.Authenticate(t.Context(), "alice", "alice-pw"); err != nil {
+				t.Errorf("right password after remembered failures: %v", err)
+			}
+		})
+	}
+}
+
+// A failure is remembered for FailureTTL, but an epoch change drops it
+// like any cache entry: a password just set to a remembered wrong one
+// works from the next epoch check.
+func TestPasswordSetToRememberedFailureWorksAfterEpochCheck(t *testing.T) {
+	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, "old-pw")})
+	a, clock, verifications := newTestAuthenticator(store)
+	if a.EpochCheckInterval >= a.FailureTTL {
+		t.Fatalf("EpochCheckInterval %v >= FailureTTL %v: the test would not tell expiry from the epoch", a.EpochCheckInterval, a.FailureTTL)
+	}
+	if _, err := a.Authenticate(t.Context(), "alice", "new-pw"); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+		t.Fatalf("before the change: %v; want unauthenticated", err)
+	}
+	store.put(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, "new-pw")})
+
+	clock.Advance(a.EpochCheckInterval - time.Millisecond)
+	if _, err := a.Authenticate(t.Context(), "alice", "new-pw"); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+		t.Fatalf("new password within the check interval: %v; want the remembered failure", err)
+	}
+	if n := verifications.Load(); n != 1 {
+		t.Fatalf("%d verifications within the check interval; want 1", n)
+	}
+	clock.Advance(time.Millisecond)
+	if c, err := a.Authenticate(t.Context(), "alice", "new-pw"); err != nil || c.Name != "alice" {
+		t.Errorf("new password after the epoch check: %+v, %v", c, err)
+	}
+}
+
+// A failed verification that read the user before the cache was dropped
+// must not be remembered: the record it checked may be the one that
+// changed.
+func TestFailureInFlightDuringInvalidateIsNotRemembered(t *testing.T) {
+	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, "alice-pw")})
+	a, _, verifications := newTestAuthenticator(store)
+	var once sync.Once
+	store.onGet = func() { once.Do(a.Invalidate) }
+	for range 3 {
+		if _, err := a.Authenticate(t.Context(), "alice", "guess"); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+			t.Fatal(err)
+		}
+	}
+	if n := verifications.Load(); n != 2 {
+		t.Errorf("%d verifications; want 2 (the first failure was not remembered, the second was)", n)
+	}
+}
+
+// Remembered failures are bounded, and a flood of them does not push out
+// remembered successes.
+func TestFailureCacheIsBounded(t *testing.T) {
+	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: "plain:alice-pw"})
+	a, _, verifications := newTestAuthenticator(store)
+	a.MaxCacheEntries = 4
+	a.verify = func(encoded, password string) (bool, error) {
+		verifications.Add(1)
+		return subtle.ConstantTimeCompare([]byte(encoded), []byte("plain:"+password)) == 1, nil
+	}
+	if _, err := a.Authenticate(t.Context(), "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := a.Authenticate(t.Context(), "alice", fmt.Sprint("guess", i)); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+			t.Fatal(err)
+		}
+		a.mu.Lock()
+		n := len(a.failures)
+		a.mu.Unlock()
+		if n > a.MaxCacheEntries {
+			t.Fatalf("after %d failures: %d remembered; want at most %d", i+1, n, a.MaxCacheEntries)
+		}
+	}
+	before := verifications.Load()
+	if _, err := a.Authenticate(t.Context(), "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if verifications.Load() != before {
+		t.Error("failures pushed the remembered success out of the cache")
+	}
+}
+
+// gatedVerify is a verify that counts the verifications running at once
+// and blocks each one until open is closed.
+type gatedVerify struct {
+	open          chan struct{}
+	running, peak atomic.Int64
+	total         atomic.Int64
+}
+
+func (g *gatedVerify) verify(encoded, password string) (bool, error) {
+	g.total.Add(1)
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+	<-g.open
+	return subtle.ConstantTimeCompare([]byte(encoded), []byte("plain:"+password)) == 1, nil
+}
+
+// Each argon2id verification allocates 19 MiB, so they must not run
+// unbounded: 50 concurrent wrong passwords run MaxConcurrentVerifications
+// at a time.
+func TestVerificationsAreBounded(t *testing.T) {
+	const limit, calls = 3, 50
+	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: "plain:alice-pw"})
+	a, _, _ := newTestAuthenticator(store)
+	a.MaxConcurrentVerifications = limit
+	g := &gatedVerify{open: make(chan struct{})}
+	a.verify = g.verify
+
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			password, wantOK := fmt.Sprint("guess", i), false
+			if i%10 == 0 {
+				password, wantOK = "alice-pw", true // one verification; the rest may hit the cache
+			}
+			_, err := a.Authenticate(t.Context(), "alice", password)
+			if wantOK && err != nil || !wantOK && tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+				t.Errorf("%s: %v", password, err)
+			}
+		})
+	}
+	// Let the verifications pile up against the bound, then give any
+	// excess time to show before letting them all finish.
+	for deadline := time.Now().Add(10 * time.Second); g.running.Load() < limit && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(g.open)
+	wg.Wait()
+	if p := g.peak.Load(); p != limit {
+		t.Errorf("%d verifications ran at once; want %d (MaxConcurrentVerifications)", p, limit)
+	}
+	if n := g.total.Load(); n < calls-calls/10+1 || n > calls {
+		t.Errorf("%d verifications for %d calls", n, calls)
+	}
+}
+
+// A request that cannot get a verification slot before its context ends
+// fails with an internal error wrapping the context's, not as a wrong
+// password, and costs no verification.
+func TestVerificationWaitEndsWithContext(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ctx  func(parent context.Context) context.Context
+		want error
+	}{
+		{name: "canceled before the call", want: context.Canceled, ctx: func(parent context.Context) context.Context {
+			ctx, cancel := context.WithCancel(parent)
+			cancel()
+			return ctx
+		}},
+		{name: "deadline while waiting", want: context.DeadlineExceeded, ctx: func(parent context.Context) context.Context {
+			ctx, cancel := context.WithTimeout(parent, 20*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: "plain:alice-pw"})
+			a, _, _ := newTestAuthenticator(store)
+			a.MaxConcurrentVerifications = 1
+			g := &gatedVerify{open: make(chan struct{})}
+			a.verify = g.verify
+
+			// The one slot is taken by a verification held at the gate.
+			holder := make(chan error, 1)
+			go func() {
+				_, err := a.Authenticate(t.Context(), "alice", "alice-pw")
+				holder <- err
+			}()
+			for g.running.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+
+			waiter := make(chan error, 1)
+			go func() {
+				_, err := a.Authenticate(tc.ctx(t.Context()), "alice", "guess")
+				waiter <- err
+			}()
+			var err error
+			select {
+			case err = <-waiter:
+			case <-time.After(10 * time.Second):
+				close(g.open)
+				t.Fatal("Authenticate still running 10 s after its context ended: it did not wait for the slot")
+			}
+			if code := tokenadmin.ErrorCode(err); code != tokenadmin.CodeInternal || !errors.Is(err, tc.want) {
+				t.Errorf("Authenticate while the slot is taken: %v (code %q); want an internal error wrapping %v", err, code, tc.want)
+			}
+			close(g.open)
+			if err := <-holder; err != nil {
+				t.Fatal(err)
+			}
+			if n := g.total.Load(); n != 1 {
+				t.Errorf("%d verifications; want 1, the slot holder's", n)
+			}
+			// The slot is free again, and the abandoned wait left no failure behind.
+			if _, err := a.Authenticate(t.Context(), "alice", "guess"); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+				t.Errorf("after the wait: %v; want unauthenticated", err)
+			}
+			if n := g.total.Load(); n != 2 {
+				t.Errorf("%d verifications; want 2", n)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"runtime"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ const (
 	DefaultCacheTTL           = 5 * time.Minute
 	DefaultEpochCheckInterval = time.Second
 	DefaultMaxCacheEntries    = 10000
+	DefaultFailureTTL         = 5 * time.Second
 )
 
 // epochCheckTimeout bounds one UsersEpoch call. The check runs detached
@@ -47,9 +49,9 @@ const epochCheckTimeout = 5 * time.Second
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$1+671iKjqxp8Iz21yxLb6A$m6d6qyiKoEdrwJiay/K6Wd/YjdYN0a2u+aSHI2IZptI"
 
 // Authenticator checks user names and passwords (HTTP Basic credentials)
-// against a UserStore and remembers successful checks; see the package
-// documentation for how the cache stays correct. Create one with
-// NewAuthenticator.
+// against a UserStore, remembers successful checks, and briefly remembers
+// failed ones; see the package documentation for how the cache stays
+// correct. Create one with NewAuthenticator.
 //
 // Set the exported fields, if at all, before the first Authenticate; they
 // must not change afterwards. An Authenticator is safe for concurrent use.
@@ -63,31 +65,42 @@ type Authenticator struct {
 	// bounds how long a changed or deleted user may still be served from
 	// the cache.
 	EpochCheckInterval time.Duration
-	// MaxCacheEntries bounds the cache. Zero or negative disables it.
+	// FailureTTL is how long a failed verification (wrong password or
+	// unknown user) is remembered at most, so that a client repeating
+	// one wrong password costs no hashing. Zero or negative disables it.
+	FailureTTL time.Duration
+	// MaxCacheEntries bounds the remembered successes, and separately the
+	// remembered failures, so that a flood of wrong passwords does not
+	// push out the successes. Zero or negative disables both.
 	MaxCacheEntries int
+	// MaxConcurrentVerifications bounds the verifications (user lookup
+	// and argon2id, 19 MiB each) running at once; the others wait, until
+	// their context ends. Zero or negative means runtime.GOMAXPROCS(0).
+	MaxConcurrentVerifications int
 
 	users  UserStore
 	verify func(encoded, password string) (bool, error) // VerifyPassword; tests count calls
 	macs   sync.Pool                                    // *keyer
 
+	slotsOnce sync.Once
+	slots     chan struct{} // one token per running verification
+
 	mu        sync.Mutex
-	entries   map[[sha256.Size]byte]entry
-	gen       uint64    // bumped whenever entries are dropped wholesale
-	epoch     int64     // UsersEpoch at the last successful check
-	epochOK   bool      // epoch holds a value read from the store, and no check failed since
-	lastCheck time.Time // start of the last successful check
-	checking  bool      // a goroutine is reading UsersEpoch
+	entries   map[[sha256.Size]byte]entry // remembered successes
+	failures  map[[sha256.Size]byte]entry // remembered failures; caller is zero
+	gen       uint64                      // bumped whenever entries and failures are dropped wholesale
+	epoch     int64                       // UsersEpoch at the last successful check
+	epochOK   bool                        // epoch holds a value read from the store, and no check failed since
+	lastCheck time.Time                   // start of the last successful check
+	checking  bool                        // a goroutine is reading UsersEpoch
 }
 
-// entry is a remembered successful verification.
+// entry is a remembered verification. It holds no password hash: hits do
+// not read the user record (that is the point of the cache), the epoch
+// keeps entries current, and hashes should not linger in memory.
 type entry struct {
-	caller tokenadmin.Caller
-	// passwordHash is the hash the password was verified against. Hits
-	// do not read the user record (that is the point of the cache), so
-	// it is not compared on the hot path: the epoch keeps entries
-	// current. It is kept to tell entries apart when debugging.
-	passwordHash string
-	expires      time.Time
+	caller  tokenadmin.Caller
+	expires time.Time
 }
 
 // keyer computes cache keys; pooled so that a hit does not allocate.
@@ -107,9 +120,12 @@ func NewAuthenticator(users UserStore) *Authenticator {
 		Now:                time.Now,
 		CacheTTL:           DefaultCacheTTL,
 		EpochCheckInterval: DefaultEpochCheckInterval,
+		FailureTTL:         DefaultFailureTTL,
 		MaxCacheEntries:    DefaultMaxCacheEntries,
 		users:              users,
 		verify:             VerifyPassword,
+
+		MaxConcurrentVerifications: runtime.GOMAXPROCS(0),
 	}
 	a.macs.New = func() any {
 		return &keyer{mac: hmac.New(sha256.New, macKey), sum: make([]byte, 0, sha256.Size)}
@@ -126,15 +142,24 @@ func errUnauthenticated() error {
 // Authenticate returns the Caller whose name and password these are. A
 // wrong password, an unknown user, and an empty or over-long password are
 // all the same CodeUnauthenticated error; an unknown user costs a hash
-// verification too. Store errors, a UsersEpoch failure and a stored hash
-// that cannot be parsed are internal errors.
+// verification too. Store errors, a UsersEpoch failure, a stored hash that
+// cannot be parsed, and ctx ending while the request waits for a
+// verification slot are internal errors.
 func (a *Authenticator) Authenticate(ctx context.Context, user, password string) (tokenadmin.Caller, error) {
 	if password == "" || len(password) > MaxPasswordLen {
 		return tokenadmin.Caller{}, errUnauthenticated()
 	}
-	if a.CacheTTL <= 0 || a.MaxCacheEntries <= 0 {
-		c, _, err := a.verifyUser(ctx, user, password)
-		return c, err
+	if (a.CacheTTL <= 0 && a.FailureTTL <= 0) || a.MaxCacheEntries <= 0 {
+		release, err := a.acquire(ctx)
+		if err != nil {
+			return tokenadmin.Caller{}, err
+		}
+		defer release()
+		c, ok, err := a.verifyUser(ctx, user, password)
+		if err != nil {
+			return tokenadmin.Caller{}, err
+		}
+		return result(c, ok)
 	}
 	now := a.Now()
 	key := a.cacheKey(user, password)
@@ -150,23 +175,89 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, password string)
 		}
 		a.mu.Lock()
 	}
-	e, hit := a.entries[key]
-	if hit && !now.Before(e.expires) {
-		delete(a.entries, key)
-		hit = false
+	c, ok, hit := a.lookupLocked(key, now)
+	a.mu.Unlock()
+	if hit {
+		return result(c, ok)
 	}
+
+	release, err := a.acquire(ctx)
+	if err != nil {
+		return tokenadmin.Caller{}, err
+	}
+	defer release()
+	// While this request waited for a slot, another may have verified the
+	// same credentials: a client repeating a wrong password in parallel
+	// then costs one verification, not one per request.
+	now = a.Now()
+	a.mu.Lock()
+	c, ok, hit = a.lookupLocked(key, now)
 	gen := a.gen
 	a.mu.Unlock()
 	if hit {
-		return e.caller, nil
+		return result(c, ok)
 	}
 
-	caller, passwordHash, err := a.verifyUser(ctx, user, password)
-	if err != nil {
-		return tokenadmin.Caller{}, err // failures are never remembered
+	c, ok, err = a.verifyUser(ctx, user, password)
+	switch {
+	case err != nil:
+		return tokenadmin.Caller{}, err // internal errors are never remembered
+	case ok && a.CacheTTL > 0:
+		a.remember(&a.entries, key, gen, now, entry{caller: c, expires: now.Add(a.CacheTTL)})
+	case !ok && a.FailureTTL > 0:
+		a.remember(&a.failures, key, gen, now, entry{expires: now.Add(a.FailureTTL)})
 	}
-	a.remember(key, gen, now, entry{caller: caller, passwordHash: passwordHash, expires: now.Add(a.CacheTTL)})
-	return caller, nil
+	return result(c, ok)
+}
+
+// result is what Authenticate returns for a verification's outcome.
+func result(c tokenadmin.Caller, ok bool) (tokenadmin.Caller, error) {
+	if !ok {
+		return tokenadmin.Caller{}, errUnauthenticated()
+	}
+	return c, nil
+}
+
+// lookupLocked returns the remembered outcome for key, if any (hit): a
+// success (ok) and its Caller, or a failure. Expired entries are deleted.
+// The caller holds a.mu.
+func (a *Authenticator) lookupLocked(key [sha256.Size]byte, now time.Time) (c tokenadmin.Caller, ok, hit bool) {
+	if e, found := a.entries[key]; found {
+		if now.Before(e.expires) {
+			return e.caller, true, true
+		}
+		delete(a.entries, key)
+	}
+	if e, found := a.failures[key]; found {
+		if now.Before(e.expires) {
+			return tokenadmin.Caller{}, false, true
+		}
+		delete(a.failures, key)
+	}
+	return tokenadmin.Caller{}, false, false
+}
+
+// acquire takes one of MaxConcurrentVerifications slots, waiting until ctx
+// ends at most, and returns the function that gives it back. A slot that
+// is free is taken even if ctx has ended.
+func (a *Authenticator) acquire(ctx context.Context) (release func(), err error) {
+	a.slotsOnce.Do(func() {
+		n := a.MaxConcurrentVerifications
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		a.slots = make(chan struct{}, n)
+	})
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		select {
+		case a.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("auth: waiting to verify a password: %w", ctx.Err())
+		}
+	}
+	return func() { <-a.slots }, nil
 }
 
 // Invalidate forgets every remembered verification. Call it after changing
@@ -179,30 +270,31 @@ func (a *Authenticator) Invalidate() {
 }
 
 // verifyUser reads the user and verifies the password against the stored
-// hash; it returns the hash too, for the cache.
-func (a *Authenticator) verifyUser(ctx context.Context, name, password string) (tokenadmin.Caller, string, error) {
+// hash. ok is false, with a nil error, for a wrong password or an unknown
+// user. The caller holds a verification slot.
+func (a *Authenticator) verifyUser(ctx context.Context, name, password string) (c tokenadmin.Caller, ok bool, err error) {
 	u, err := a.users.GetUser(ctx, name)
 	if tokenadmin.ErrorCode(err) == tokenadmin.CodeNotFound {
 		_, _ = a.verify(dummyHash, password) // same cost as a wrong password
-		return tokenadmin.Caller{}, "", errUnauthenticated()
+		return tokenadmin.Caller{}, false, nil
 	}
 	if err != nil {
-		return tokenadmin.Caller{}, "", fmt.Errorf("auth: get user: %w", err)
+		return tokenadmin.Caller{}, false, fmt.Errorf("auth: get user: %w", err)
 	}
 	if u == nil {
-		return tokenadmin.Caller{}, "", fmt.Errorf("auth: get user %q: store returned no user", name)
+		return tokenadmin.Caller{}, false, fmt.Errorf("auth: get user %q: store returned no user", name)
 	}
-	ok, err := a.verify(u.PasswordHash, password)
+	ok, err = a.verify(u.PasswordHash, password)
 	if err != nil {
-		return tokenadmin.Caller{}, "", fmt.Errorf("auth: user %q: %w", name, err)
+		return tokenadmin.Caller{}, false, fmt.Errorf("auth: user %q: %w", name, err)
 	}
 	if !ok {
-		return tokenadmin.Caller{}, "", errUnauthenticated()
+		return tokenadmin.Caller{}, false, nil
 	}
 	if !u.Role.Valid() {
-		return tokenadmin.Caller{}, "", fmt.Errorf("auth: user %q: unknown role %q", name, u.Role)
+		return tokenadmin.Caller{}, false, fmt.Errorf("auth: user %q: unknown role %q", name, u.Role)
 	}
-	return tokenadmin.Caller{Name: u.Name, Role: u.Role}, u.PasswordHash, nil
+	return tokenadmin.Caller{Name: u.Name, Role: u.Role}, true, nil
 }
 
 // checkEpoch reads UsersEpoch and drops the cache if it changed, or if it
@@ -242,37 +334,39 @@ func (a *Authenticator) checkEpoch(ctx context.Context, started time.Time) error
 	return nil
 }
 
-// remember caches e under key unless the cache was dropped since gen was
-// read: the user record behind e may then predate the change that dropped
-// it.
-func (a *Authenticator) remember(key [sha256.Size]byte, gen uint64, now time.Time, e entry) {
+// remember stores e under key in *m (a.entries or a.failures) unless the
+// cache was dropped since gen was read: the user record behind e may then
+// predate the change that dropped it.
+func (a *Authenticator) remember(m *map[[sha256.Size]byte]entry, key [sha256.Size]byte, gen uint64, now time.Time, e entry) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if gen != a.gen {
 		return
 	}
-	if a.entries == nil {
-		a.entries = make(map[[sha256.Size]byte]entry)
+	if *m == nil {
+		*m = make(map[[sha256.Size]byte]entry)
 	}
-	if _, ok := a.entries[key]; !ok && len(a.entries) >= a.MaxCacheEntries {
+	entries := *m
+	if _, ok := entries[key]; !ok && len(entries) >= a.MaxCacheEntries {
 		// Full: drop the expired entries, and everything if that frees
 		// less than a quarter, so that the next sweep is at least
 		// MaxCacheEntries/4 insertions away (amortised O(1)).
-		for k, old := range a.entries {
+		for k, old := range entries {
 			if !now.Before(old.expires) {
-				delete(a.entries, k)
+				delete(entries, k)
 			}
 		}
-		if len(a.entries) > a.MaxCacheEntries*3/4 {
-			clear(a.entries)
+		if len(entries) > a.MaxCacheEntries*3/4 {
+			clear(entries)
 		}
 	}
-	a.entries[key] = e
+	entries[key] = e
 }
 
 func (a *Authenticator) dropAllLocked() {
 	a.gen++
 	clear(a.entries)
+	clear(a.failures)
 }
 
 // cacheKey returns HMAC-SHA-256, under the process's random key, of the

@@ -12,7 +12,18 @@
 // by an HMAC, under a random per-process key, of the user name and
 // password: it holds neither passwords nor unkeyed hashes of them, and a
 // different password for the same user is simply a miss. Failed
-// verifications are never remembered.
+// verifications (wrong password, unknown user) are remembered too, but only
+// for FailureTTL (5 s), in a separate bounded map, so that a client
+// repeating one wrong password costs no hashing and a flood of different
+// ones cannot push out the successes; the right password, being another
+// key, is never locked out. Errors other than a wrong credential are never
+// remembered.
+//
+// Each argon2id verification allocates 19 MiB, so at most
+// MaxConcurrentVerifications (GOMAXPROCS by default) run at once; other
+// requests wait for a slot until their context ends, and look at the cache
+// again once they have one, so parallel requests repeating one wrong
+// password cost a single verification.
 //
 // Users change in other processes (the CLI) while the server runs, so the
 // cache cannot be told about every change. Instead the UserStore keeps an
@@ -20,7 +31,8 @@
 // EpochCheckInterval one request reads it, while the others keep using the
 // cache, and a changed epoch drops every entry. A changed password, role or
 // deletion therefore takes effect within about EpochCheckInterval (plus the
-// duration of that one read). A verification that was in flight when the
-// cache was dropped is not remembered, since it may have read the user
-// before the change. If the epoch cannot be read the cache is dropped too.
+// duration of that one read); so does a new password that was remembered
+// as a failure. A verification that was in flight when the cache was
+// dropped is not remembered, since it may have read the user before the
+// change. If the epoch cannot be read the cache is dropped too.
 package auth

@@ -184,3 +184,28 @@ func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 var _ http.ResponseWriter = (*discardWriter)(nil)
+
+// BenchmarkParseFragmentedText parses a request whose tokenId is 65,000
+// bytes split into 65,000 runs of character data by empty comments,
+// against the same text in one run.
+func BenchmarkParseFragmentedText(b *testing.B) {
+	const n = 65000
+	for _, bc := range []struct {
+		name       string
+		fragmented bool
+	}{
+		{name: "fragmented", fragmented: true},
+		{name: "baseline-contiguous", fragmented: false},
+	} {
+		doc := fragmentedRequest(n, bc.fragmented)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if _, err := parse(doc, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

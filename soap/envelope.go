@@ -136,9 +136,8 @@ func lenientParams(contentType string) (map[string]string, error) {
 
 // envelope is a request envelope whose structure has been checked.
 type envelope struct {
-	version Version
-	header  *Element // nil when absent
-	body    *Element // the one child of Body
+	header *Element // nil when absent
+	body   *Element // the one child of Body
 }
 
 var errVersionMismatch = &tokenadmin.Error{
@@ -168,7 +167,7 @@ func envelopeVersion(root *Element) (Version, error) {
 // element, the operation's wrapper (document/literal wrapped; WS-I BP 1.1
 // R2712 and R2201).
 func readEnvelope(root *Element, v Version) (envelope, error) {
-	env := envelope{version: v}
+	var env envelope
 	ns := v.vocab().ns
 	if !isXMLSpace(root.Text) {
 		return env, invalid("Envelope must not contain text")

@@ -107,6 +107,11 @@ type frame struct {
 	raw  xml.Name
 	el   *Element
 	text int // bytes of character data so far
+	// buf collects the character data once it comes in more than one run
+	// (split by comments, CDATA sections, references or child elements);
+	// el.Text is set from it at the end tag. Appending to el.Text instead
+	// would copy the text so far for every run: quadratic in the text.
+	buf []byte
 }
 
 // parser turns an untrusted document into a tree of Elements. It uses the
@@ -119,6 +124,7 @@ type parser struct {
 	bindings []binding
 	stack    []frame
 	elements int
+	spare    []byte // a closed element's buf, for the next one to reuse
 }
 
 // parse parses doc, which must be UTF-8, into a tree. It rejects document
@@ -172,15 +178,8 @@ func parse(doc []byte, lim Limits) (*Element, error) {
 				}
 				continue
 			}
-			f := &p.stack[len(p.stack)-1]
-			f.text += len(t)
-			if f.text > lim.MaxTextBytes {
-				return nil, invalid("element %s has more than %d bytes of text", quoteName(f.el.Name.Local), lim.MaxTextBytes)
-			}
-			if f.el.Text == "" {
-				f.el.Text = internSpace(t)
-			} else {
-				f.el.Text += string(t)
+			if err := p.text(t); err != nil {
+				return nil, err
 			}
 		case xml.Directive:
 			return nil, invalid("document type declarations are not allowed")
@@ -200,6 +199,26 @@ func syntaxFault(err error) error {
 		return invalid("malformed XML at line %d", se.Line)
 	}
 	return errMalformed
+}
+
+// text adds a run of character data to the open element, enforcing
+// MaxTextBytes as it goes.
+func (p *parser) text(t xml.CharData) error {
+	f := &p.stack[len(p.stack)-1]
+	f.text += len(t)
+	if f.text > p.lim.MaxTextBytes {
+		return invalid("element %s has more than %d bytes of text", quoteName(f.el.Name.Local), p.lim.MaxTextBytes)
+	}
+	switch {
+	case f.text == len(t): // the first run, and for most elements the only one
+		f.el.Text = internSpace(t)
+	case f.buf == nil:
+		f.buf = append(append(p.spare, f.el.Text...), t...)
+		p.spare = nil
+	default:
+		f.buf = append(f.buf, t...)
+	}
+	return nil
 }
 
 func (p *parser) start(t xml.StartElement) (*Element, error) {
@@ -270,7 +289,12 @@ func (p *parser) end(t xml.EndElement) error {
 	if top.raw != t.Name {
 		return invalid("malformed XML: element %s closed by %s", quoteName(top.raw.Local), quoteName(t.Name.Local))
 	}
+	if top.buf != nil {
+		top.el.Text = internSpace(top.buf)
+		p.spare = top.buf[:0]
+	}
 	depth := len(p.stack)
+	p.stack[depth-1] = frame{} // drop the references to el and buf
 	p.stack = p.stack[:depth-1]
 	i := len(p.bindings)
 	for i > 0 && p.bindings[i-1].depth == depth {

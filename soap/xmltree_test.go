@@ -1,6 +1,7 @@
 package soap
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,9 @@ func TestParse(t *testing.T) {
 		{name: "text, CDATA, entities and comments",
 			doc:  `<a>x&amp;<!-- c -->y<![CDATA[<z>]]>&#x41;</a>`,
 			want: `{}a"x&y<z>A"`},
+		{name: "text in pieces around and inside children",
+			doc:  `<a>x<b>1<!---->2</b>y<c>3<![CDATA[4]]></c>z</a>`,
+			want: `{}a({}b"12"{}c"34")"xyz"`},
 		{name: "line ends are normalised",
 			doc:  "<a>x\r\ny\rz</a>",
 			want: "{}a\"x\ny\nz\""},
@@ -213,5 +217,43 @@ func TestAppendDateTime(t *testing.T) {
 		if got := string(appendDateTime(nil, tm)); got != want {
 			t.Errorf("appendDateTime(%v) = %q, want %q", tm, got, want)
 		}
+	}
+}
+
+// fragmentedRequest is a SOAP 1.1 getToken request whose tokenId is n
+// bytes of "a"; when fragmented, each byte is followed by an empty
+// comment, so the parser sees n separate runs of character data.
+func fragmentedRequest(n int, fragmented bool) []byte {
+	piece := "a"
+	if fragmented {
+		piece = "a<!---->"
+	}
+	return []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:tokenadmin:v1">` +
+		`<soap:Body><urn:getToken><urn:tokenId>` + strings.Repeat(piece, n) + `</urn:tokenId></urn:getToken></soap:Body>` +
+		`</soap:Envelope>`)
+}
+
+// Text split by comments (or CDATA sections, or entity references) into
+// many runs must cost memory linear in the document, not the square of the
+// text's length: 65,000 fragments once cost over a second of CPU and
+// gigabytes of copying per request.
+func TestParseFragmentedTextAllocatesLinearly(t *testing.T) {
+	const n = 65000 // under DefaultMaxTextBytes
+	doc := fragmentedRequest(n, true)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	root, err := parse(doc, Limits{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := root.Children[0].Children[0].Children[0]
+	if tokenID.Name.Local != "tokenId" || tokenID.Text != strings.Repeat("a", n) {
+		t.Fatalf("tokenId element %s has %d bytes of text; want %d", tokenID.Name.Local, len(tokenID.Text), n)
+	}
+	// encoding/xml itself allocates a few tens of bytes per token; a
+	// quadratic parser allocates n²/2, about 2 GB, here.
+	if got, bound := after.TotalAlloc-before.TotalAlloc, uint64(10*len(doc)); got > bound {
+		t.Errorf("parsing a %d-byte document of %d text fragments allocated %d bytes; want at most %d (10× the document)", len(doc), n, got, bound)
 	}
 }

@@ -56,6 +56,20 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 0
 	}
 	cmd, rest := findCommand(args)
+	if cmd == nil && isGroup(args[0]) {
+		group := args[0]
+		switch {
+		case len(args) > 1 && (args[1] == "-h" || args[1] == "--help"):
+			printGroupHelp(stdout, group)
+			return 0
+		case len(args) == 1:
+			fmt.Fprintf(stderr, "tokenadmin %s: missing subcommand\n\n", group)
+		default:
+			fmt.Fprintf(stderr, "tokenadmin %s: unknown subcommand %q\n\n", group, args[1])
+		}
+		printGroupHelp(stderr, group)
+		return 2
+	}
 	if cmd == nil {
 		words := args[:1]
 		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
@@ -177,6 +191,32 @@ Commands:
 Every command takes --db (default ./tokenadmin.db, or $TOKENADMIN_DB).
 Admin commands work on the database file while the server runs.
 `)
+}
+
+// isGroup reports whether word is a command group: the first word of
+// commands such as "token list".
+func isGroup(word string) bool {
+	for _, c := range commands {
+		if g, _, ok := strings.Cut(c.name, " "); ok && g == word {
+			return true
+		}
+	}
+	return false
+}
+
+// printGroupHelp lists the subcommands of group with their summaries.
+func printGroupHelp(w io.Writer, group string) {
+	fmt.Fprintf(w, "Usage: tokenadmin %s <subcommand> [flags]   (tokenadmin %[1]s <subcommand> --help for its flags)\n\nSubcommands:\n", group)
+	var subs []*command
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			subs = append(subs, c)
+		}
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
+	for _, c := range subs {
+		fmt.Fprintf(w, "  %-8s %s\n", strings.TrimPrefix(c.name, group+" "), c.summary)
+	}
 }
 
 func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {

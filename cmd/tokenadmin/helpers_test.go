@@ -176,9 +176,8 @@ func startTestServer(t *testing.T, c serveConfig) *testServer {
 	return ts
 }
 
-// close shuts the server down gracefully. server.Close may be called
-// only once (it waits for the serve loop's result a second time), so the
-// fixture remembers.
+// close shuts the server down gracefully and fails the test if that
+// fails. The fixture remembers, so that its cleanup does not close again.
 func (ts *testServer) close(t *testing.T) {
 	t.Helper()
 	ts.closed = true

@@ -52,8 +52,16 @@ func init() {
 				if err != nil {
 					return err
 				}
-				<-e.ctx.Done()
-				srv.log.Info("shutting down", "grace", c.ShutdownGrace)
+				select {
+				case <-e.ctx.Done():
+					srv.log.Info("shutting down", "grace", c.ShutdownGrace)
+				case <-srv.done:
+					// Serving failed (the listener broke): exit, so that a
+					// supervisor can restart us, rather than stay up serving
+					// nothing. Serve's error is never nil, and is
+					// ErrServerClosed only after Close, so Close returns it.
+					srv.log.Error("serving failed; shutting down", "err", srv.serveErr, "grace", c.ShutdownGrace)
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 				defer cancel()
 				return srv.Close(ctx)
@@ -62,13 +70,18 @@ func init() {
 	})
 }
 
+// listen is net.Listen; a test replaces it to get at the listener.
+var listen = net.Listen
+
 // server is a running tokenadmin service.
 type server struct {
 	db   *store.DB
 	http *http.Server
 	ln   net.Listener
 	log  *slog.Logger
-	done chan error
+	// done is closed when http.Server.Serve has returned, with serveErr.
+	done     chan struct{}
+	serveErr error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,7 +109,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	s := &server{db: db, log: log, done: make(chan error, 1)}
+	s := &server{db: db, log: log, done: make(chan struct{})}
 	if err := bootstrapAdmin(ctx, db, stdout); err != nil {
 		db.Close()
 		return nil, err
@@ -112,7 +125,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	mux.Handle(soap.TokenAdminPath, h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 
-	s.ln, err = net.Listen("tcp", c.Addr)
+	s.ln, err = listen("tcp", c.Addr)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -126,7 +139,10 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.http.Serve(s.ln) }()
+	go func() {
+		s.serveErr = s.http.Serve(s.ln)
+		close(s.done)
+	}()
 	log.Info("tokenadmin serving", "url", s.URL()+soap.TokenAdminPath, "wsdl", s.URL()+soap.TokenAdminPath+"?wsdl", "db", c.DB)
 	if c.Demo {
 		if err := seedDemo(ctx, db, s.URL(), stdout); err != nil {
@@ -146,8 +162,9 @@ func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
 func (s *server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		err := s.http.Shutdown(ctx)
-		if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-			err = errors.Join(err, serr)
+		<-s.done
+		if !errors.Is(s.serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, s.serveErr)
 		}
 		s.closeErr = errors.Join(err, s.db.Close())
 	})
