@@ -29,8 +29,8 @@ type introspection struct {
 	// TokenUse says which kind of token this is, with the names of
 	// token_type_hint (RFC 7009 §2.1): "access_token" or "refresh_token".
 	TokenUse string `json:"token_use"`
-	Exp       int64  `json:"exp"`
-	Iat       int64  `json:"iat"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
 	// Sub is the user, or the client for a client_credentials token.
 	Sub string `json:"sub"`
 }
