@@ -17,6 +17,7 @@ import (
 
 	"tokenadmin"
 	"tokenadmin/auth"
+	"tokenadmin/oauth"
 	"tokenadmin/soap"
 	"tokenadmin/store"
 )
@@ -29,12 +30,15 @@ type serveConfig struct {
 	TrustForwarded bool
 	MaxBodyBytes   int64
 	ShutdownGrace  time.Duration
+	// Policy is the server-wide OAuth policy; zero lifetimes mean
+	// tokenadmin.DefaultPolicy's.
+	Policy tokenadmin.Policy
 }
 
 func init() {
 	register(&command{
-		name: "serve", summary: "run the SOAP service (creates and migrates the database on first start)",
-		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo]",
+		name: "serve", summary: "run the SOAP and OAuth service (creates and migrates the database on first start)",
+		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			var c serveConfig
 			fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
@@ -43,9 +47,15 @@ func init() {
 			fs.BoolVar(&c.TrustForwarded, "trust-forwarded-headers", false, "use X-Forwarded-Proto/Host for WSDL addresses (only behind a proxy you control)")
 			fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", soap.DefaultMaxBodyBytes, "largest accepted request `bytes`")
 			fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish on SIGTERM")
+			fs.DurationVar(&c.Policy.AccessTTL, "access-ttl", tokenadmin.DefaultPolicy.AccessTTL, "default access-token `lifetime` (apps may set their own)")
+			fs.DurationVar(&c.Policy.RefreshTTL, "refresh-ttl", tokenadmin.DefaultPolicy.RefreshTTL, "default refresh-token `lifetime` (apps may set their own)")
+			fs.BoolVar(&c.Policy.DisableRefreshGrant, "disable-refresh-grant", false, "switch the refresh_token grant off for every app: no refresh tokens are issued")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
 					return usagef("unexpected argument %q", args[0])
+				}
+				if c.Policy.AccessTTL <= 0 || c.Policy.RefreshTTL <= 0 {
+					return usagef("--access-ttl and --refresh-ttl must be positive")
 				}
 				c.DB = *db
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
@@ -116,6 +126,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	authn := auth.NewAuthenticator(db)
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
+	h.Apps = &tokenadmin.AppService{Apps: db}
 	h.Logger = log
 	h.TrustForwardedHeaders = c.TrustForwarded
 	if c.MaxBodyBytes > 0 {
@@ -123,6 +134,14 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	mux := http.NewServeMux()
 	mux.Handle(soap.TokenAdminPath, h)
+	policy := c.Policy
+	if policy.AccessTTL <= 0 {
+		policy.AccessTTL = tokenadmin.DefaultPolicy.AccessTTL
+	}
+	if policy.RefreshTTL <= 0 {
+		policy.RefreshTTL = tokenadmin.DefaultPolicy.RefreshTTL
+	}
+	mux.Handle("/oauth2/", oauth.NewHandler(db, authn, policy, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 
 	s.ln, err = listen("tcp", c.Addr)
