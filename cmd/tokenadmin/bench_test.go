@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -243,4 +244,81 @@ func BenchmarkEndToEnd(b *testing.B) {
 			return soapCall("revokeToken", `<t:revokeToken><t:tokenId>`+ids[i]+`</t:tokenId><t:reason>bench</t:reason></t:revokeToken>`)
 		})
 	})
+}
+
+// BenchmarkListFlatness measures listActiveTokens (one user's page of 20)
+// one request at a time, over SOAP and on the store, at each table size of
+// TOKENADMIN_BENCH_SIZES (default "100000,10000000") in the same run, and
+// reports each size's p50 and its ratio to the first size's: a page must
+// cost the same however large the table.
+//
+//	go test ./cmd/tokenadmin -run '^$' -bench ListFlatness -benchtime 5000x
+func BenchmarkListFlatness(b *testing.B) {
+	sizes := []int{100_000, 10_000_000}
+	if s := os.Getenv("TOKENADMIN_BENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 20 {
+				b.Fatalf("TOKENADMIN_BENCH_SIZES=%q: want numbers >= 20", s)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	ctx := context.Background()
+	b.Setenv("TOKENADMIN_ADMIN_PASSWORD", "bench-admin-password")
+	base := map[string]float64{}
+	for _, n := range sizes {
+		path := seededDB(b, n)
+		srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", DB: path}, io.Discard, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc := &tokenadmin.Service{Tokens: srv.db}
+		admin := tokenadmin.Caller{Name: "admin", Role: tokenadmin.RoleAdmin}
+		client := &http.Client{}
+		url := srv.URL() + "/services/TokenAdmin"
+		users := n / 20
+		user := func(i int) string { return fmt.Sprintf("user%07d", (i*7919)%(users/2)) }
+		for _, layer := range []string{"store", "soap"} {
+			b.Run(fmt.Sprintf("%s/%d", layer, n), func(b *testing.B) {
+				lat := make([]time.Duration, b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					t0 := time.Now()
+					if layer == "store" {
+						if _, err := svc.ListActiveTokens(ctx, admin, tokenadmin.TokenFilter{User: user(i), PageSize: 20}); err != nil {
+							b.Fatal(err)
+						}
+					} else {
+						req, _ := http.NewRequest("POST", url, strings.NewReader(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><listActiveTokens xmlns="urn:tokenadmin:v1"><user>`+user(i)+`</user><pageSize>20</pageSize></listActiveTokens></s:Body></s:Envelope>`))
+						req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+						req.SetBasicAuth("admin", "bench-admin-password")
+						resp, err := client.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Fatalf("HTTP %d", resp.StatusCode)
+						}
+					}
+					lat[i] = time.Since(t0)
+				}
+				b.StopTimer()
+				slices.Sort(lat)
+				p50 := float64(lat[len(lat)/2].Nanoseconds()) / 1e3
+				b.ReportMetric(p50, "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+				if n == sizes[0] {
+					base[layer] = p50 // the last (full-length) run's
+				} else if first := base[layer]; first > 0 {
+					b.ReportMetric(p50/first, "p50-ratio")
+				}
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+		srv.Close(ctx)
+	}
 }
