@@ -32,27 +32,17 @@ const (
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.closed:
-			return
-		case <-t.C:
-			mode := "PASSIVE"
-			if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
-				mode = "TRUNCATE"
-			}
-			logFrames, done, err := checkpoint(cp, mode)
-			if err != nil {
-				if db.log != nil {
-					db.log("WAL checkpoint failed", err)
-				}
-				continue
-			}
+	db.every(checkpointInterval, "WAL checkpoint failed", func(context.Context) error {
+		mode := "PASSIVE"
+		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
+			mode = "TRUNCATE"
+		}
+		logFrames, done, err := checkpoint(cp, mode)
+		if err == nil {
 			db.walBehind.Store(logFrames-done > walSoftFrames || (logFrames > walSoftFrames && done < logFrames))
 		}
-	}
+		return err
+	})
 }
 
 // checkpoint runs one checkpoint and reports the WAL's frames and how many

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -20,14 +19,7 @@ const systemActor = "system"
 
 // LookupToken implements tokenadmin.OAuthStore.
 func (db *DB) LookupToken(ctx context.Context, value string) (*tokenadmin.Token, error) {
-	_, t, err := scanToken(db.read.QueryRowContext(ctx, lookupTokenSQL, db.hashValue(value)), db.now())
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: lookup token: %w", err)
-	}
-	return t, nil
+	return db.readToken(ctx, lookupTokenSQL, db.hashValue(value))
 }
 
 // RefreshTokens implements tokenadmin.OAuthStore. Everything happens in one

@@ -39,25 +39,31 @@ func (db *DB) SweepExpired(ctx context.Context) (int, error) {
 // sweepLoop runs SweepExpired every interval until Close.
 func (db *DB) sweepLoop(interval time.Duration) {
 	defer close(db.sweepDone)
+	db.every(interval, "expiry sweep failed", func(ctx context.Context) error {
+		_, err := db.SweepExpired(ctx)
+		return err
+	})
+}
+
+// every runs fn every interval until Close, with a context that ends at
+// Close, and logs its errors (but not those of being stopped).
+func (db *DB) every(interval time.Duration, failure string, fn func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-db.closed
+		cancel()
+	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-db.closed:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-db.closed:
-				case <-ctx.Done():
-				}
-				cancel()
-			}()
-			if _, err := db.SweepExpired(ctx); err != nil && ctx.Err() == nil && db.log != nil {
-				db.log("expiry sweep failed", err)
+			if err := fn(ctx); err != nil && ctx.Err() == nil && db.log != nil {
+				db.log(failure, err)
 			}
-			cancel()
 		}
 	}
 }

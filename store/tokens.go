@@ -153,13 +153,17 @@ func listQuery(f tokenadmin.TokenFilter, now, after int64, limit int) (query str
 
 // GetToken implements tokenadmin.TokenStore.
 func (db *DB) GetToken(ctx context.Context, tokenID string) (*tokenadmin.Token, error) {
-	row := db.read.QueryRowContext(ctx, getTokenSQL, tokenID)
-	_, t, err := scanToken(row, db.now())
+	return db.readToken(ctx, getTokenSQL, tokenID)
+}
+
+// readToken reads the one token that query finds by key.
+func (db *DB) readToken(ctx context.Context, query string, key any) (*tokenadmin.Token, error) {
+	_, t, err := scanToken(db.read.QueryRowContext(ctx, query, key), db.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: get token: %w", err)
+		return nil, fmt.Errorf("store: read token: %w", err)
 	}
 	return t, nil
 }
