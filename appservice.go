@@ -13,10 +13,14 @@ func NewApp(name string) App {
 	}
 }
 
+// errIntrospectAdminOnly: introspection reveals other apps' tokens (their
+// users and scopes), so only an admin may grant an app that permission.
+var errIntrospectAdminOnly = Errorf(CodeForbidden, "only an admin may allow an app to introspect tokens")
+
 // AppService applies the access rules of app management on top of an
 // AppStore: admins manage every app, users the apps they own. An app the
 // caller may not manage is reported as not found, so client IDs cannot be
-// probed.
+// probed. Only admins may grant the introspection permission.
 type AppService struct {
 	Apps AppStore
 }
@@ -30,6 +34,9 @@ func (s *AppService) Register(ctx context.Context, c Caller, a App) (*App, strin
 	if c.Role != RoleAdmin {
 		if a.Owner != "" && a.Owner != c.Name {
 			return nil, "", Errorf(CodeForbidden, "users may register apps only for themselves")
+		}
+		if a.Introspect {
+			return nil, "", errIntrospectAdminOnly
 		}
 		a.Owner = c.Name
 	}
@@ -80,6 +87,9 @@ func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u Ap
 	if c.Role != RoleAdmin && u.Owner != nil && *u.Owner != c.Name {
 		return nil, Errorf(CodeForbidden, "only an admin may change an app's owner")
 	}
+	if c.Role != RoleAdmin && u.Introspect != nil && *u.Introspect && !a.Introspect {
+		return nil, errIntrospectAdminOnly
+	}
 	changed := u.Apply(*a)
 	if err := ValidateAppPolicy(&changed); err != nil {
 		return nil, err
@@ -89,6 +99,9 @@ func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u Ap
 
 // SetState enables or disables an app; disabling revokes its tokens.
 func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (int, error) {
+	if err := authenticated(c); err != nil {
+		return 0, err
+	}
 	if state != AppActive && state != AppDisabled {
 		return 0, Errorf(CodeInvalid, "state must be active or disabled")
 	}

@@ -440,6 +440,10 @@ func (x *exchange) send(status int, body []byte) {
 	h := x.w.Header()
 	h.Set("Content-Type", x.v.vocab().contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// Responses carry tokens' metadata and, for registerApp and
+	// regenerateSecret, client secrets: no cache may keep them.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
 	x.done = true
 	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead {

@@ -178,7 +178,10 @@ func (db *DB) SetAppState(ctx context.Context, clientID string, state tokenadmin
 	if state != tokenadmin.AppActive && state != tokenadmin.AppDisabled {
 		return 0, tokenadmin.Errorf(tokenadmin.CodeInvalid, "state must be active or disabled")
 	}
-	return db.changeApp(ctx, clientID, `state = ?`, []any{string(state)}, actor, tokenadmin.ReasonAppDisabled, state == tokenadmin.AppDisabled)
+	if state == tokenadmin.AppActive {
+		return db.changeApp(ctx, clientID, `state = 'active'`, nil, actor, "", false)
+	}
+	return db.changeApp(ctx, clientID, `state = 'disabled'`, nil, actor, tokenadmin.ReasonAppDisabled, true)
 }
 
 // DeleteApp implements tokenadmin.AppStore.
@@ -199,9 +202,11 @@ func (db *DB) RegenerateSecret(ctx context.Context, clientID, actor string) (str
 	return secret, n, nil
 }
 
-// changeApp updates an app and then, if revoke is set, revokes the tokens
-// that existed at the change (not those issued afterwards, such as with a
-// regenerated secret), in chunks.
+// changeApp updates an app and, if revoke is set, kills every grant it had
+// so far in the same write (the watermark of migration 0003: from then on
+// none of those tokens is listed, introspected as active or refreshed,
+// even if a refresh adds to an old family). It then records the
+// revocation token by token, in chunks, to the end even if ctx ends.
 func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, actor, reason string, revoke bool) (int, error) {
 	var appID, maxID int64
 	err := db.update(ctx, func(ctx context.Context, c conn) error {
@@ -215,13 +220,17 @@ func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, a
 		if err := c.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM tokens`).Scan(&maxID); err != nil {
 			return err
 		}
+		if revoke {
+			set += `, revoked_below = ?, revoke_reason = ?`
+			args = append(args, maxID, reason)
+		}
 		_, err = c.ExecContext(ctx, `UPDATE apps SET `+set+` WHERE id = ?`, append(args, appID)...)
 		return err
 	})
 	if err != nil || !revoke {
 		return 0, wrapErr("change app", err)
 	}
-	return db.revokeChunked(ctx, "", appID, maxID, actor, reason)
+	return db.revokeChunked(context.WithoutCancel(ctx), "", appID, maxID, actor, reason)
 }
 
 // AuthenticateClient implements tokenadmin.OAuthStore. It costs the same

@@ -41,11 +41,15 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			user, scope, grant         string
 			revokedAt                  sql.NullInt64
 			reason, revokedBy          sql.NullString
+			killed                     bool
+			appName, appScopes         string
 		)
 		err := c.QueryRowContext(ctx, `SELECT t.id, t.type, t.app_id, a.client_id, a.state, t.user_name, t.scope,
-			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason, t.revoked_by
+			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason, t.revoked_by,
+			t.family_id <= a.revoked_below, a.name, a.scopes
 			FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`, db.hashValue(r.Value)).
-			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy)
+			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy,
+				&killed, &appName, &appScopes)
 		// RFC 6749 §6: the refresh token must have been issued to the
 		// authenticated client.
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (typ != string(tokenadmin.RefreshToken) || clientID != r.ClientID)) {
@@ -66,10 +70,12 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			_, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), systemActor, tokenadmin.ReasonRefreshReuse, family, ms(now))
 			return err
 		}
-		if expires <= ms(now) || appState != string(tokenadmin.AppActive) {
+		if expires <= ms(now) || appState != string(tokenadmin.AppActive) || killed {
 			return invalid
 		}
-		original := strings.Fields(scope)
+		// The grant's scope, less what the app may no longer have.
+		allowed := strings.Fields(appScopes)
+		original := slices.DeleteFunc(strings.Fields(scope), func(s string) bool { return !slices.Contains(allowed, s) })
 		granted := original
 		if len(r.Scopes) > 0 {
 			// RFC 6749 §6: no scope beyond what the grant had.
@@ -89,9 +95,7 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&next); err != nil {
 			return err
 		}
-		if err := c.QueryRowContext(ctx, `SELECT name FROM apps WHERE id = ?`, appID).Scan(&out.Access.AppName); err != nil {
-			return err
-		}
+		out.Access.AppName = appName
 		if err := db.insertToken(ctx, c, next, appID, family, out.Access, out.AccessValue); err != nil {
 			return err
 		}

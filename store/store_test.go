@@ -1186,3 +1186,38 @@ func TestWritesAreAcknowledgedOnlyAfterTheWALSync(t *testing.T) {
 		t.Fatal("a write after a failed sync succeeded; the store must refuse writes until restarted")
 	}
 }
+
+// TestAppChangesFinishWhenTheCallerGoesAway deletes an app with a context
+// that ends during the chunked revocation: the grants are dead from the
+// first write on, and the revocation is still recorded for every token.
+func TestAppChangesFinishWhenTheCallerGoesAway(t *testing.T) {
+	t.Parallel()
+	db := openAt(t, filepath.Join(t.TempDir(), "tokens.db"), store.Options{ChunkSize: 1})
+	a := tokenadmin.NewApp("Doomed")
+	a.ClientID = "doomed"
+	if _, _, err := db.RegisterApp(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for range 100 {
+		values = append(values, mustIssue(t, db, "doomed", "alice", false).AccessValue)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var synced atomic.Int32
+	db.SetSyncHook(func() error {
+		if synced.Add(1) == 2 { // the state change and one chunk are in
+			cancel()
+		}
+		return nil
+	})
+	n, err := db.DeleteApp(ctx, "doomed", "admin")
+	if err != nil || n != 100 {
+		t.Fatalf("DeleteApp with a context ending midway = %d, %v; want all 100 revoked", n, err)
+	}
+	for _, v := range values {
+		tok, err := db.LookupToken(context.Background(), v)
+		if err != nil || tok.State != tokenadmin.StateRevoked || tok.RevokeReason != tokenadmin.ReasonAppDeleted {
+			t.Fatalf("LookupToken after DeleteApp = %+v, %v; want revoked (app_deleted)", tok, err)
+		}
+	}
+}

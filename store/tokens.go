@@ -22,7 +22,12 @@ const live = `revoked_at IS NULL AND expired = 0`
 
 // tokenColumns are read by scanToken, in this order.
 const tokenColumns = `t.id, t.token_id, t.type, a.client_id, a.name, t.user_name, t.scope,
-	t.grant_type, t.issued_at, t.expires_at, t.revoked_at, t.revoked_by, t.revoke_reason`
+	t.grant_type, t.issued_at, t.expires_at, t.revoked_at, t.revoked_by, t.revoke_reason,
+	t.family_id <= a.revoked_below, a.revoke_reason`
+
+// appAlive is the condition, on tokens t joined with apps a, that the
+// app has not killed the token's grant (see migration 0003).
+const appAlive = `t.family_id > a.revoked_below`
 
 // Fixed statements. (Those that depend on a filter's shape are built by
 // listQuery and bulkQueries.) The plan test checks each uses an index.
@@ -30,10 +35,10 @@ const (
 	getTokenSQL    = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
 	lookupTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`
 
-	revokeLookup = `SELECT id, token_id, type, user_name, family_id, expires_at, revoked_at,
-		(SELECT client_id FROM apps WHERE apps.id = app_id) FROM tokens WHERE `
-	revokeLookupByIDSQL   = revokeLookup + `token_id = ?`
-	revokeLookupByHashSQL = revokeLookup + `hash = ?`
+	revokeLookup = `SELECT t.id, t.token_id, t.type, t.user_name, t.family_id, t.expires_at, t.revoked_at,
+		a.client_id, t.family_id <= a.revoked_below FROM tokens t JOIN apps a ON a.id = t.app_id WHERE `
+	revokeLookupByIDSQL   = revokeLookup + `t.token_id = ?`
+	revokeLookupByHashSQL = revokeLookup + `t.hash = ?`
 	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
 		WHERE id = ? AND ` + live + ` AND expires_at > ?`
 	revokeFamilySQL = `UPDATE tokens INDEXED BY tokens_unswept_family SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
@@ -41,7 +46,7 @@ const (
 
 	authorizedAppsSQL = `SELECT a.client_id, a.name, count(*), max(t.issued_at)
 		FROM tokens t INDEXED BY tokens_live_user JOIN apps a ON a.id = t.app_id
-		WHERE t.user_name = ? AND t.` + live + ` AND t.expires_at > ?
+		WHERE t.user_name = ? AND t.` + live + ` AND t.expires_at > ? AND ` + appAlive + `
 		GROUP BY t.app_id ORDER BY a.name, a.client_id`
 
 	// Like AUTOINCREMENT itself, the next id continues sqlite_sequence.
@@ -64,9 +69,11 @@ func scanToken(r rowScanner, now time.Time) (int64, *tokenadmin.Token, error) {
 		issued, expires   int64
 		revokedAt         sql.NullInt64
 		revokedBy, reason sql.NullString
+		killed            bool   // by the app's watermark
+		appReason         string // why the app killed it
 	)
 	if err := r.Scan(&id, &t.ID, &typ, &t.ClientID, &t.AppName, &t.User, &scope,
-		&t.GrantType, &issued, &expires, &revokedAt, &revokedBy, &reason); err != nil {
+		&t.GrantType, &issued, &expires, &revokedAt, &revokedBy, &reason, &killed, &appReason); err != nil {
 		return 0, nil, err
 	}
 	t.Type = tokenadmin.TokenType(typ)
@@ -77,6 +84,11 @@ func scanToken(r rowScanner, now time.Time) (int64, *tokenadmin.Token, error) {
 	}
 	t.RevokedBy, t.RevokeReason = revokedBy.String, reason.String
 	t.State = t.StateAt(now)
+	if killed && t.State == tokenadmin.StateActive {
+		// Revoked by an app change whose chunked revocation has not
+		// reached this token yet.
+		t.State, t.RevokeReason = tokenadmin.StateRevoked, appReason
+	}
 	return id, &t, nil
 }
 
@@ -134,7 +146,7 @@ func listQuery(f tokenadmin.TokenFilter, now, after int64, limit int) (query str
 		index = `tokens_live`
 	}
 	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens t INDEXED BY ` + index + ` JOIN apps a ON a.id = t.app_id
-		WHERE t.` + live + ` AND t.expires_at > ? AND t.id > ?`)
+		WHERE t.` + live + ` AND t.expires_at > ? AND t.id > ? AND ` + appAlive)
 	if f.User != "" {
 		q.WriteString(` AND t.user_name = ?`)
 		args = append(args, f.User)
@@ -181,8 +193,9 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 			tokenID, typ, user  string
 			clientID            string
 			revokedAt           sql.NullInt64
+			killed              bool
 		)
-		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID)
+		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil &&
 			((r.Owner != "" && user != r.Owner) || (r.ClientID != "" && clientID != r.ClientID))) {
 			return tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
@@ -192,7 +205,7 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		}
 		*res = tokenadmin.RevokeResult{TokenID: tokenID}
 		now := ms(db.now())
-		if revokedAt.Valid || expires <= now {
+		if revokedAt.Valid || expires <= now || killed {
 			return nil
 		}
 		var result sql.Result
