@@ -519,3 +519,10 @@ func putBody(b *bytes.Buffer) {
 	b.Reset()
 	bodyPool.Put(b)
 }
+
+// Parse parses an untrusted request document into an Element tree with the
+// checks every request gets here (UTF-8 only, no DTD, the limits of lim),
+// for adapters that speak another SOAP dialect over the same parser (the
+// legacy Axis2 services). Errors are *tokenadmin.Error with code
+// InvalidRequest and a message safe to show.
+func Parse(doc []byte, lim Limits) (*Element, error) { return parse(doc, lim) }

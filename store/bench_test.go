@@ -72,7 +72,7 @@ func benchDatabase(b *testing.B, n int) string {
 	b.Helper()
 	benchSeedMu.Lock()
 	defer benchSeedMu.Unlock()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("tokenadmin-bench-v%d-%d.db", benchLayout, n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("tokenadmin-storebench-v%d-%d.db", benchLayout, n))
 	if fileExists(path) && fileExists(path+".key") {
 		return path
 	}
