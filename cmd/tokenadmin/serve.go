@@ -17,6 +17,7 @@ import (
 
 	"tokenadmin"
 	"tokenadmin/auth"
+	"tokenadmin/legacy"
 	"tokenadmin/oauth"
 	"tokenadmin/soap"
 	"tokenadmin/store"
@@ -33,12 +34,15 @@ type serveConfig struct {
 	// Policy is the server-wide OAuth policy; zero lifetimes mean
 	// tokenadmin.DefaultPolicy's.
 	Policy tokenadmin.Policy
+	// LegacyProfile is the WSO2 generation the legacy services speak;
+	// legacy.DefaultProfile when empty.
+	LegacyProfile string
 }
 
 func init() {
 	register(&command{
 		name: "serve", summary: "run the SOAP and OAuth service (creates and migrates the database on first start)",
-		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h]",
+		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h] [--legacy-profile is-5.3]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			var c serveConfig
 			fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
@@ -49,6 +53,7 @@ func init() {
 			fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish on SIGTERM")
 			fs.DurationVar(&c.Policy.AccessTTL, "access-ttl", tokenadmin.DefaultPolicy.AccessTTL, "default access-token `lifetime` (apps may set their own)")
 			fs.DurationVar(&c.Policy.RefreshTTL, "refresh-ttl", tokenadmin.DefaultPolicy.RefreshTTL, "default refresh-token `lifetime` (apps may set their own)")
+			fs.StringVar(&c.LegacyProfile, "legacy-profile", string(legacy.DefaultProfile), "WSO2 `generation` the legacy /services/ endpoints speak (is-5.3)")
 			fs.BoolVar(&c.Policy.DisableRefreshGrant, "disable-refresh-grant", false, "switch the refresh_token grant off for every app: no refresh tokens are issued")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
@@ -56,6 +61,9 @@ func init() {
 				}
 				if c.Policy.AccessTTL <= 0 || c.Policy.RefreshTTL <= 0 {
 					return usagef("--access-ttl and --refresh-ttl must be positive")
+				}
+				if _, err := legacy.ParseProfile(c.LegacyProfile); err != nil {
+					return usagef("--legacy-profile: %v", err)
 				}
 				c.DB = *db
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
@@ -134,6 +142,16 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	mux := http.NewServeMux()
 	mux.Handle(soap.TokenAdminPath, h)
+	if c.LegacyProfile == "" {
+		c.LegacyProfile = string(legacy.DefaultProfile)
+	}
+	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db}, db, authn, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
+	lh.Register(mux)
 	policy := c.Policy
 	if policy.AccessTTL <= 0 {
 		policy.AccessTTL = tokenadmin.DefaultPolicy.AccessTTL
