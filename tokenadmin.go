@@ -93,7 +93,7 @@ type TokenPage struct {
 type RevokeRequest struct {
 	TokenID  string
 	Value    string
-	TypeHint TokenType // optional; a lookup optimisation only
+	TypeHint TokenType // optional; validated, then ignored: one lookup by value finds either type (RFC 7009 §2.1)
 	Reason   string
 	Actor    string // who revokes; recorded as revokedBy
 
