@@ -1,0 +1,159 @@
+package legacy
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"tokenadmin"
+	"tokenadmin/soap"
+)
+
+// Fault codes as Axis2 writes them (WIRE.md §6, §8.2). Carbon's own codes
+// are namespace-less QNames that Axiom prefixes with a generated
+// "axis2nsN"; N is a process-wide counter in Axis2, fixed at 1 here so the
+// bytes are stable (clients read the local part only).
+const (
+	codeServer          = "Server" // soapenv:Server, soapenv:Receiver in 1.2
+	codeVersionMismatch = "VersionMismatch"
+	codeClient          = "Client" // operation not found: axis2ns1:Client
+	code50976           = "50976"  // authentication failed for another reason
+	code50977           = "50977"  // wrong credentials, or no session
+	code50978           = "50978"  // authorization (permission) failure
+)
+
+// Carbon's fault strings (AuthenticationHandler, AuthorizationHandler).
+const (
+	msgInvalidCredentials = "Access Denied. Authentication failed - Invalid credentials provided."
+	msgAuthFailed         = "Access Denied. Authentication failed - System error occurred."
+	msgAccessDenied       = "Access Denied."
+)
+
+// fault is a SOAP fault as Axis2 writes it.
+type fault struct {
+	code    string
+	message string
+	// detail writes the detail entry; nil for an empty detail.
+	detail func(w *soap.Writer)
+	// status is an HTTP status that replaces the fault (401).
+	status int
+}
+
+func genericFault(msg string) *fault { return &fault{code: codeServer, message: msg} }
+
+// businessError is a declared service exception (IdentityOAuthAdminException):
+// a Server fault whose detail is the typed exception element.
+type businessError struct {
+	message string
+	detail  func(w *soap.Writer)
+	cause   error // logged, never sent
+}
+
+func (e *businessError) Error() string {
+	if e.cause != nil {
+		return e.message + ": " + e.cause.Error()
+	}
+	return e.message
+}
+
+func (e *businessError) Unwrap() error { return e.cause }
+
+// faultFor maps an operation's error to its fault, in one place (house
+// style #5):
+//   - a *businessError is the declared exception, Server/Receiver with the
+//     typed detail (WIRE.md §8.2); its cause, if any, is logged;
+//   - tokenadmin.CodeForbidden is Carbon's authorization fault 50978 and
+//     CodeUnauthenticated its 50977;
+//   - any other *tokenadmin.Error is a generic fault with its public message
+//     (Axis2's AxisFault.makeFault: the message, an empty detail);
+//   - anything else is logged and answered "internal error".
+func (h *Handler) faultFor(r *http.Request, op string, err error) *fault {
+	var be *businessError
+	if errors.As(err, &be) {
+		if be.cause != nil {
+			h.logger().LogAttrs(r.Context(), slog.LevelError, "legacy: internal error",
+				slog.String("operation", op), slog.String("error", be.cause.Error()))
+		}
+		return &fault{code: codeServer, message: be.message, detail: be.detail}
+	}
+	switch tokenadmin.ErrorCode(err) {
+	case tokenadmin.CodeForbidden:
+		return &fault{code: code50978, message: msgAccessDenied}
+	case tokenadmin.CodeUnauthenticated:
+		return &fault{code: code50977, message: msgInvalidCredentials}
+	case tokenadmin.CodeInternal:
+		h.logger().LogAttrs(r.Context(), slog.LevelError, "legacy: internal error",
+			slog.String("operation", op), slog.String("error", err.Error()))
+		return genericFault("internal error")
+	}
+	return genericFault(tokenadmin.ErrorMessage(err))
+}
+
+// writeFault writes f as Axis2 does (WIRE.md §8.2), always HTTP 500:
+//
+//	1.1: <soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>…</faultstring><detail>…</detail></soapenv:Fault>
+//	1.2: <soapenv:Fault><soapenv:Code><soapenv:Value>soapenv:Receiver</soapenv:Value></soapenv:Code>
+//	     <soapenv:Reason><soapenv:Text xml:lang="en-US">…</soapenv:Text></soapenv:Reason><soapenv:Detail>…</soapenv:Detail></soapenv:Fault>
+//
+// The detail element is always there, empty when there is nothing in it.
+func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, v version, f *fault) {
+	var b soap.Writer
+	b.Raw(`<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="`)
+	b.Raw(v.ns())
+	b.Raw(`"><soapenv:Body>`)
+	var code string
+	switch f.code {
+	case codeServer:
+		b.Raw(`<soapenv:Fault>`)
+		code = "soapenv:Server"
+		if v == soap12 {
+			code = "soapenv:Receiver"
+		}
+	case codeVersionMismatch:
+		b.Raw(`<soapenv:Fault>`)
+		code = "soapenv:VersionMismatch"
+	default:
+		b.Begin("soapenv:Fault")
+		b.Attr("xmlns:axis2ns1", v.ns())
+		b.EndAttrs()
+		code = "axis2ns1:" + f.code
+	}
+	if v == soap11 {
+		b.Elem("faultcode", code)
+		b.Elem("faultstring", f.message)
+		writeDetail(&b, "detail", f.detail)
+	} else {
+		b.Raw(`<soapenv:Code>`)
+		b.Elem("soapenv:Value", code)
+		b.Raw(`</soapenv:Code><soapenv:Reason><soapenv:Text xml:lang="en-US">`)
+		b.Text(f.message)
+		b.Raw(`</soapenv:Text></soapenv:Reason>`)
+		writeDetail(&b, "soapenv:Detail", f.detail)
+	}
+	b.Raw(`</soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
+	send(w, r, http.StatusInternalServerError, contentType(v, ""), b.Bytes())
+}
+
+func writeDetail(b *soap.Writer, name string, detail func(*soap.Writer)) {
+	if detail == nil {
+		b.Begin(name)
+		b.SelfClose()
+		return
+	}
+	b.Open(name)
+	detail(b)
+	b.Close(name)
+}
+
+// challenge answers a request without usable credentials as Carbon's
+// BasicAccessAuthenticator does: HTTP 401, a Basic challenge, no SOAP.
+func (h *Handler) challenge(w http.ResponseWriter) {
+	realm := h.Realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`"`)
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
+}
