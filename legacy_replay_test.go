@@ -51,6 +51,7 @@ type legacyStack struct {
 	srv    *httptest.Server
 	tokens map[string]issuedToken
 	log    *syncBuffer
+	clk    *clock
 }
 
 type failingTokens struct{}
@@ -110,13 +111,14 @@ func newLegacyStack(t testing.TB, failing bool) *legacyStack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.AppAdmin = &tokenadmin.AppService{Apps: db}
 	log := new(syncBuffer)
 	h.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &legacyStack{db: db, h: h, srv: srv, tokens: tokens, log: log}
+	return &legacyStack{db: db, h: h, srv: srv, tokens: tokens, log: log, clk: clk}
 }
 
 var legacyGoldenHeaders = []string{"Content-Type", "WWW-Authenticate", "Set-Cookie", "Allow"}
@@ -139,6 +141,7 @@ func TestLegacyReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := newLegacyStack(t, strings.HasPrefix(name, "fault-internal-"))
+			legacyCaseSetup(t, st, name) // legacy_validation_test.go
 			out, err := http.NewRequestWithContext(t.Context(), rec.req.Method, st.srv.URL+rec.req.RequestURI, bytes.NewReader(rec.body))
 			if err != nil {
 				t.Fatal(err)

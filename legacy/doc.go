@@ -4,8 +4,10 @@
 //
 // Served so far, for profile is-5.3 (the 2016-12 stub generation):
 // OAuthAdminService getAppsAuthorizedByUser and
-// revokeAuthzForAppsByResoureOwner, and AuthenticationAdmin login and
-// logout, at /services/<Service> and its .<Service>HttpsSoap11Endpoint/,
+// revokeAuthzForAppsByResoureOwner, its application operations
+// (getAllOAuthApplicationData … isPKCESupportEnabled, admins only; their
+// mapping onto tokenadmin.App and the one-time secret read are described
+// in oauthapps.go), and AuthenticationAdmin login and logout, at /services/<Service> and its .<Service>HttpsSoap11Endpoint/,
 // …HttpsSoap12Endpoint/ and …HttpsEndpoint/ forms, SOAP 1.1 and 1.2.
 //
 // This package is its own small Axis2 dialect rather than a mode of

@@ -79,6 +79,9 @@ type Handler struct {
 	// TrustForwardedHeaders: the WSDL address and the cookie's Secure flag
 	// follow X-Forwarded-Proto/Host of a proxy you control.
 	TrustForwardedHeaders bool
+	// AppAdmin manages apps for OAuthAdminService's application
+	// operations (oauthapps.go); without it they answer a Server fault.
+	AppAdmin AppAdmin
 
 	profile  Profile
 	tokens   Tokens
@@ -86,6 +89,7 @@ type Handler struct {
 	auth     soap.Authenticator
 	sessions *Sessions
 	services map[string]*service
+	secrets  pendingSecrets // new client secrets awaiting their one read
 }
 
 // NewHandler returns the legacy services of profile p over tokens, apps
@@ -101,6 +105,9 @@ func NewHandler(p Profile, tokens Tokens, apps AppReader, auth soap.Authenticato
 	h.services = map[string]*service{
 		OAuthAdminService:   h.oauthAdminService(),
 		AuthenticationAdmin: h.authenticationAdmin(),
+		// validation.go, apikeymgt.go
+		OAuth2TokenValidationService: h.tokenValidationService(),
+		APIKeyMgtSubscriberService:   h.apiKeyMgtSubscriberService(),
 	}
 	return h, nil
 }

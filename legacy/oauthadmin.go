@@ -26,6 +26,7 @@ func (h *Handler) oauthAdminService() *service {
 	s := &service{name: OAuthAdminService, wrapperNS: nsAxis2, h: h, wsdl: oauthAdminWSDL(h.profile)}
 	s.add(&operation{name: "getAppsAuthorizedByUser", handle: h.getAppsAuthorizedByUser})
 	s.add(&operation{name: "revokeAuthzForAppsByResoureOwner", handle: h.revokeAuthzForAppsByResoureOwner})
+	h.registerAppOperations(s) // oauthapps.go
 	return s
 }
 

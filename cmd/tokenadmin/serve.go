@@ -151,6 +151,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
+	lh.AppAdmin = &tokenadmin.AppService{Apps: db}
 	lh.Register(mux)
 	policy := c.Policy
 	if policy.AccessTTL <= 0 {
