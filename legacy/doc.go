@@ -7,8 +7,12 @@
 // revokeAuthzForAppsByResoureOwner, its application operations
 // (getAllOAuthApplicationData … isPKCESupportEnabled, admins only; their
 // mapping onto tokenadmin.App and the one-time secret read are described
-// in oauthapps.go), and AuthenticationAdmin login and logout, at /services/<Service> and its .<Service>HttpsSoap11Endpoint/,
-// …HttpsSoap12Endpoint/ and …HttpsEndpoint/ forms, SOAP 1.1 and 1.2.
+// in oauthapps.go), AuthenticationAdmin login and logout,
+// OAuth2TokenValidationService validate and findOAuthConsumerIfTokenIsValid
+// (validation.go), and APIKeyMgtSubscriberService revokeAccessToken and
+// revokeTokensOfUserByApp (apikeymgt.go), each at /services/<Service> and
+// its .<Service>HttpsSoap11Endpoint/, …HttpsSoap12Endpoint/ and
+// …HttpsEndpoint/ forms, SOAP 1.1 and 1.2.
 //
 // This package is its own small Axis2 dialect rather than a mode of
 // package soap: the envelope prefix (soapenv for both versions), the XML
