@@ -1,14 +1,19 @@
 package tokenadmin_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"tokenadmin"
+	"tokenadmin/legacy"
 )
 
 const (
@@ -149,5 +154,45 @@ func TestLegacyAppSecretNotChosen(t *testing.T) {
 	}
 	if _, err := st.db.GetApp(t.Context(), "imported"); tokenadmin.ErrorCode(err) != tokenadmin.CodeNotFound {
 		t.Errorf("app registered anyway: %v", err)
+	}
+}
+
+// TestLegacyLifetimesMapToPolicy: in the generations whose DTO has token
+// lifetimes, updateConsumerApplication sets the app's policy (ms →
+// whole seconds; 0 keeps the server's default).
+func TestLegacyLifetimesMapToPolicy(t *testing.T) {
+	for _, p := range []legacy.Profile{legacy.IS55, legacy.IS57} {
+		t.Run(string(p), func(t *testing.T) {
+			path := filepath.Join(legacyRoot, string(p), "apps-updateConsumerApplication-soap11-lifetimes.http")
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("%v", err)
+			}
+			rec, err := readRecordedRequest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := newLegacyStackProfile(t, p, false)
+			req, err := http.NewRequestWithContext(t.Context(), rec.req.Method, st.srv.URL+rec.req.RequestURI, bytes.NewReader(rec.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = rec.req.Header.Clone()
+			req.Header.Del("Content-Length")
+			resp, err := st.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			a, err := st.db.GetApp(t.Context(), "portal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.AccessTTL != 15*time.Minute || a.RefreshTTL != 7*24*time.Hour {
+				t.Errorf("lifetimes: access %v, refresh %v; want 15m, 168h", a.AccessTTL, a.RefreshTTL)
+			}
+		})
 	}
 }

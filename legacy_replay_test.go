@@ -27,11 +27,15 @@ import (
 // SOAPAction, xsi:nil="1", chunked bodies), and our golden responses; the
 // format is testdata/envelopes/README.md's. Cases named fault-internal-*
 // run over a token service that fails, to pin the typed business fault.
-const legacyDir = "testdata/legacy/is-5.3"
+// One folder per profile, testdata/legacy/<profile>/; the folder's name
+// is the profile the stack speaks.
+const legacyRoot = "testdata/legacy"
 
-// legacyApps: two apps share the name "Customer Portal".
+// legacyApps: two apps share the name "Customer Portal"; portal has its
+// own access-token lifetime (2017-12 DTOs show it, in ms), the others the
+// server's defaults (0).
 var legacyApps = []tokenadmin.App{
-	{ClientID: "portal", Name: "Customer Portal", Owner: "admin", GrantTypes: []string{"password", "refresh_token"}},
+	{ClientID: "portal", Name: "Customer Portal", Owner: "admin", GrantTypes: []string{"password", "refresh_token"}, AccessTTL: 2 * time.Hour},
 	{ClientID: "portal-eu", Name: "Customer Portal", Owner: "bob", GrantTypes: []string{"client_credentials"}},
 	{ClientID: "mobile", Name: "Mobile App"},
 	{ClientID: "reports", Name: "Reports Dashboard", Owner: "bob", GrantTypes: []string{"password"}},
@@ -65,6 +69,11 @@ func (failingTokens) RevokeTokens(context.Context, tokenadmin.Caller, tokenadmin
 }
 
 func newLegacyStack(t testing.TB, failing bool) *legacyStack {
+	t.Helper()
+	return newLegacyStackProfile(t, legacy.IS53, failing)
+}
+
+func newLegacyStackProfile(t testing.TB, profile legacy.Profile, failing bool) *legacyStack {
 	t.Helper()
 	ctx := context.Background()
 	hashes, err := passwordHashes()
@@ -106,8 +115,8 @@ func newLegacyStack(t testing.TB, failing bool) *legacyStack {
 	if failing {
 		svc = failingTokens{}
 	}
-	sessions := &legacy.Sessions{Now: clk.Now, Rand: &lockedReader{r: rand.NewChaCha8([32]byte([]byte("tokenadmin legacy session ids 01")))}}
-	h, err := legacy.NewHandler(legacy.IS53, svc, db, authn, sessions)
+	sessions := &legacy.Sessions{Users: db, Now: clk.Now, Rand: &lockedReader{r: rand.NewChaCha8([32]byte([]byte("tokenadmin legacy session ids 01")))}}
+	h, err := legacy.NewHandler(profile, svc, db, authn, sessions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +137,24 @@ var legacyGoldenHeaders = []string{"Content-Type", "WWW-Authenticate", "Set-Cook
 // golden byte for byte (the Date header aside; nothing is normalised: the
 // clock, token values and session ids are seeded).
 func TestLegacyReplay(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(legacyRoot, "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no profile folders in %s (%v)", legacyRoot, err)
+	}
+	for _, dir := range dirs {
+		profile, err := legacy.ParseProfile(filepath.Base(dir))
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		t.Run(string(profile), func(t *testing.T) {
+			t.Parallel()
+			replayLegacyDir(t, profile, dir)
+		})
+	}
+}
+
+func replayLegacyDir(t *testing.T, profile legacy.Profile, legacyDir string) {
 	paths, err := filepath.Glob(filepath.Join(legacyDir, "*.http"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no recorded requests in %s (%v)", legacyDir, err)
@@ -140,7 +167,7 @@ func TestLegacyReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st := newLegacyStack(t, strings.HasPrefix(name, "fault-internal-"))
+			st := newLegacyStackProfile(t, profile, strings.HasPrefix(name, "fault-internal-"))
 			legacyCaseSetup(t, st, name) // legacy_validation_test.go
 			out, err := http.NewRequestWithContext(t.Context(), rec.req.Method, st.srv.URL+rec.req.RequestURI, bytes.NewReader(rec.body))
 			if err != nil {

@@ -134,11 +134,15 @@ func apiManagementExceptionDetail(w *soap.Writer) {
 }
 
 // profileWSDL is the description of service for profile p, nil if there
-// is none.
+// is none. A profile's folder holds only the services that changed from
+// is-5.3's: OAuth2TokenValidationService and APIKeyMgtSubscriberService
+// did not (the 2016-03 validation DTOs serve every profile; WIRE.md §2.2,
+// §5.5), so the other profiles share is-5.3's.
 func profileWSDL(p Profile, service string) []byte {
-	b, err := wsdlFS.ReadFile("wsdl/" + string(p) + "/" + service + ".wsdl")
-	if err != nil {
-		return nil
+	for _, dir := range []Profile{p, IS53} {
+		if b, err := wsdlFS.ReadFile("wsdl/" + string(dir) + "/" + service + ".wsdl"); err == nil {
+			return b
+		}
 	}
-	return b
+	return nil
 }

@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"tokenadmin"
@@ -13,10 +14,21 @@ import (
 const nsAuthAdmin = "http://authentication.services.core.carbon.wso2.org"
 
 func (h *Handler) authenticationAdmin() *service {
-	s := &service{name: AuthenticationAdmin, wrapperNS: nsAuthAdmin, anonymous: true, h: h}
+	s := &service{name: AuthenticationAdmin, wrapperNS: nsAuthAdmin, anonymous: true, h: h,
+		wsdl: authAdminWSDL(h.profile)}
 	s.add(&operation{name: "login", handle: h.login})
 	s.add(&operation{name: "logout", inOnly: true, handle: h.logout})
 	return s
+}
+
+// authAdminWSDL is AuthenticationAdmin's description for profile p: its
+// own if it has one, else is-5.3's, as the service has the same shape in
+// every generation (WIRE.md §5.4).
+func authAdminWSDL(p Profile) []byte {
+	if b := profileWSDL(p, AuthenticationAdmin); b != nil {
+		return b
+	}
+	return profileWSDL(IS53, AuthenticationAdmin)
 }
 
 // login checks username and password and, when they are right, starts a
@@ -24,6 +36,8 @@ func (h *Handler) authenticationAdmin() *service {
 // Basic header. Wrong or missing credentials answer false, not a fault.
 // remoteAddress is accepted and ignored. Any session the request carried
 // is ended first, so a login always gets a fresh id (no session fixation).
+// A user deleted or given another role between the password check and the
+// session's creation answers false too (Sessions.Create).
 func (h *Handler) login(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
 	text := func(name string) string {
 		if c := childByName(wrapper, name); c != nil && !c.IsNil() {
@@ -40,10 +54,13 @@ func (h *Handler) login(ctx context.Context, x *call, wrapper *soap.Element, w *
 		caller, err := h.auth.Authenticate(ctx, user, password)
 		switch tokenadmin.ErrorCode(err) {
 		case "":
-			if err := h.startSession(x.w, x.r, caller); err != nil {
+			switch err := h.startSession(x.w, x.r, caller); {
+			case errors.Is(err, errUserChanged):
+			case err != nil:
 				return err
+			default:
+				ok = true
 			}
-			ok = true
 		case tokenadmin.CodeUnauthenticated:
 		default:
 			return err

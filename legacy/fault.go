@@ -46,7 +46,11 @@ func genericFault(msg string) *fault { return &fault{code: codeServer, message: 
 type businessError struct {
 	message string
 	detail  func(w *soap.Writer)
-	cause   error // logged, never sent
+	// oauthAdmin: an OAuthAdminService exception, whose detail the
+	// profile and operation decide (Handler.oauthAdminDetail); detail
+	// is unused.
+	oauthAdmin bool
+	cause      error // logged, never sent
 }
 
 func (e *businessError) Error() string {
@@ -74,7 +78,11 @@ func (h *Handler) faultFor(r *http.Request, op string, err error) *fault {
 			h.logger().LogAttrs(r.Context(), slog.LevelError, "legacy: internal error",
 				slog.String("operation", op), slog.String("error", be.cause.Error()))
 		}
-		return &fault{code: codeServer, message: be.message, detail: be.detail}
+		detail := be.detail
+		if be.oauthAdmin {
+			detail = h.oauthAdminDetail(op, be.message)
+		}
+		return &fault{code: codeServer, message: be.message, detail: detail}
 	}
 	switch tokenadmin.ErrorCode(err) {
 	case tokenadmin.CodeForbidden:

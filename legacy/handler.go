@@ -15,7 +15,7 @@ import (
 // fixes DTO field sets and order and the behaviour of void operations.
 type Profile string
 
-// Profiles. Only IS53 is implemented so far.
+// Profiles; profile.go has what each one changes.
 const (
 	IS50 Profile = "is-5.0" // IS 5.0, 2014
 	IS53 Profile = "is-5.3" // IS 5.3, stub WSDL of 2016-12
@@ -27,13 +27,15 @@ const (
 
 // ParseProfile checks a --legacy-profile value.
 func ParseProfile(s string) (Profile, error) {
-	switch p := Profile(s); p {
-	case IS53:
+	p := Profile(s)
+	if profiles[p] != nil {
 		return p, nil
-	case IS50, IS55, IS57:
-		return "", fmt.Errorf("legacy: profile %s is not supported yet (supported: %s)", s, IS53)
 	}
-	return "", fmt.Errorf("legacy: unknown profile %q (supported: %s)", s, IS53)
+	switch p {
+	case IS50, IS53, IS55, IS57:
+		return "", fmt.Errorf("legacy: profile %s is not supported yet (supported: %s)", s, supportedProfiles())
+	}
+	return "", fmt.Errorf("legacy: unknown profile %q (supported: %s)", s, supportedProfiles())
 }
 
 // Tokens is what the legacy services need of tokenadmin.Service.
@@ -84,6 +86,7 @@ type Handler struct {
 	AppAdmin AppAdmin
 
 	profile  Profile
+	spec     *profileSpec
 	tokens   Tokens
 	apps     AppReader
 	auth     soap.Authenticator
@@ -101,7 +104,7 @@ func NewHandler(p Profile, tokens Tokens, apps AppReader, auth soap.Authenticato
 	if sessions == nil {
 		sessions = &Sessions{}
 	}
-	h := &Handler{profile: p, tokens: tokens, apps: apps, auth: auth, sessions: sessions}
+	h := &Handler{profile: p, spec: profiles[p], tokens: tokens, apps: apps, auth: auth, sessions: sessions}
 	h.services = map[string]*service{
 		OAuthAdminService:   h.oauthAdminService(),
 		AuthenticationAdmin: h.authenticationAdmin(),

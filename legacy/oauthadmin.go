@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"tokenadmin"
@@ -64,8 +65,8 @@ func (h *Handler) authorizedApps(ctx context.Context, c tokenadmin.Caller) ([]au
 }
 
 // getAppsAuthorizedByUser (WIRE.md §7.1): one OAuthConsumerAppDTO per app
-// the caller holds tokens of, with the 2016-12 field set: key, name,
-// owner, grant types and the PKCE flags; the rest nil. Order: by name,
+// the caller holds tokens of, with the profile's field set: key, name,
+// owner, grant types, lifetimes; OAuthVersion, secret and state nil. Order: by name,
 // then client ID (WSO2's is undefined).
 func (h *Handler) getAppsAuthorizedByUser(ctx context.Context, x *call, _ *soap.Element, w *soap.Writer) error {
 	apps, err := h.authorizedApps(ctx, x.caller)
@@ -78,22 +79,12 @@ func (h *Handler) getAppsAuthorizedByUser(ctx context.Context, x *call, _ *soap.
 	}
 	w.Raw(`<ns:getAppsAuthorizedByUserResponse xmlns:ns="` + nsAxis2 + `">`)
 	for _, a := range apps {
-		beginBean(w, "OAuthConsumerAppDTO")
-		grants, owner := "", ""
+		app := tokenadmin.App{Name: a.AppName, ClientID: a.ClientID}
 		if a.app != nil {
-			grants, owner = strings.Join(a.app.GrantTypes, " "), a.app.Owner
+			app.GrantTypes, app.Owner = a.app.GrantTypes, a.app.Owner
+			app.AccessTTL, app.RefreshTTL = a.app.AccessTTL, a.app.RefreshTTL
 		}
-		nilElem(w, "OAuthVersion")
-		strElem(w, "applicationName", a.AppName)
-		nilElem(w, "callbackUrl")
-		strElem(w, "grantTypes", grants)
-		strElem(w, "oauthConsumerKey", a.ClientID)
-		nilElem(w, "oauthConsumerSecret")
-		w.ElemBool(prefixDTO+":pkceMandatory", false)
-		w.ElemBool(prefixDTO+":pkceSupportPlain", false)
-		nilElem(w, "state")
-		strElem(w, "username", owner)
-		w.Close("ns:return")
+		h.spec.writeAppDTO(w, newAppView(&app, "", false))
 	}
 	w.Raw(`</ns:getAppsAuthorizedByUserResponse>`)
 	return nil
@@ -159,17 +150,40 @@ func oauthAdminError(msg string, cause error) error {
 	case tokenadmin.CodeForbidden, tokenadmin.CodeUnauthenticated:
 		return cause
 	}
-	return &businessError{message: msg, cause: cause, detail: identityOAuthAdminExceptionDetail}
+	return &businessError{message: msg, cause: cause, oauthAdmin: true}
 }
 
-// identityOAuthAdminExceptionDetail is the typed fault detail of 2016-12:
-// the exception bean with its one property, errorCode, nil.
-func identityOAuthAdminExceptionDetail(w *soap.Writer) {
-	w.Raw(`<ns:OAuthAdminServiceIdentityOAuthAdminException xmlns:ns="` + nsAxis2 + `">`)
-	w.Raw(`<ns:IdentityOAuthAdminException xmlns:` + prefixOAuth + `="` + nsOAuthXSD + `" xmlns:` + prefixIdBase + `="` + nsIdentity +
-		`" xmlns:xsi="` + nsXSI + `" xsi:type="` + prefixOAuth + `:IdentityOAuthAdminException">`)
-	w.Raw(`<` + prefixIdBase + `:errorCode xsi:nil="true"/>`)
-	w.Raw(`</ns:IdentityOAuthAdminException></ns:OAuthAdminServiceIdentityOAuthAdminException>`)
+// oauthAdminDetail is the typed detail of OAuthAdminService's declared
+// exception for op in this profile (WIRE.md §5, §5.6, §8.2):
+//   - void operations of a robust in-only generation: none (Axis2's
+//     AxisFault.makeFault);
+//   - application operations of 2014: OAuthAdminServiceException, an
+//     Exception bean with its Message;
+//   - otherwise IdentityOAuthAdminException, with errorCode nil from
+//     2016-12 on and empty before.
+func (h *Handler) oauthAdminDetail(op, message string) func(*soap.Writer) {
+	spec := h.spec
+	switch {
+	case spec.inOnlyVoid && slices.Contains(voidOps, op):
+		return nil
+	case spec.appException == excOAuthAdminService && slices.Contains(spec.appOps, op):
+		return func(w *soap.Writer) {
+			w.Raw(`<ns:OAuthAdminServiceException xmlns:ns="` + nsAxis2 + `">`)
+			w.Raw(`<ns:OAuthAdminServiceException xmlns:xsi="` + nsXSI + `" xsi:type="ns:Exception">`)
+			w.Elem("ns:Message", message)
+			w.Raw(`</ns:OAuthAdminServiceException></ns:OAuthAdminServiceException>`)
+		}
+	}
+	errorCode := spec.errorCode
+	return func(w *soap.Writer) {
+		w.Raw(`<ns:OAuthAdminServiceIdentityOAuthAdminException xmlns:ns="` + nsAxis2 + `">`)
+		w.Raw(`<ns:IdentityOAuthAdminException xmlns:` + prefixOAuth + `="` + nsOAuthXSD + `" xmlns:` + prefixIdBase + `="` + nsIdentity +
+			`" xmlns:xsi="` + nsXSI + `" xsi:type="` + prefixOAuth + `:IdentityOAuthAdminException">`)
+		if errorCode {
+			w.Raw(`<` + prefixIdBase + `:errorCode xsi:nil="true"/>`)
+		}
+		w.Raw(`</ns:IdentityOAuthAdminException></ns:OAuthAdminServiceIdentityOAuthAdminException>`)
+	}
 }
 
 // beginBean opens <ns:return> for a bean of the DTO namespace, with the

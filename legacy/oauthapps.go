@@ -12,8 +12,15 @@ import (
 	"tokenadmin/soap"
 )
 
-// OAuthAdminService's application operations (WIRE.md §5, §7.3), profile
-// is-5.3. Decisions (see also doc.go):
+// OAuthAdminService's application operations (WIRE.md §5, §7.3); which
+// of them a profile has, its DTO fields and its void and fault behaviour
+// are profile.go's. Decisions (see also doc.go):
+//
+//   - Lifetimes (2017-12 on): application/userAccessTokenExpiryTime ↔
+//     App.AccessTTL and refreshTokenExpiryTime ↔ App.RefreshTTL, in
+//     milliseconds; 0 is the server's default, both ways (so a DTO read
+//     and sent back unchanged keeps following the default). Written
+//     values must be whole seconds and not negative, else a fault.
 //
 //   - Every one of them needs an admin (Carbon's applicationmgt
 //     permissions, WIRE.md §6): anyone else gets the 50978 fault.
@@ -77,7 +84,8 @@ const (
 	msgAppList     = "Error while retrieving the OAuth applications"
 )
 
-// registerAppOperations adds the application operations to s.
+// registerAppOperations adds the profile's application operations to s;
+// in a robust in-only generation the void ones answer 202 (WIRE.md §5.6).
 func (h *Handler) registerAppOperations(s *service) {
 	for name, fn := range map[string]func(context.Context, *call, *soap.Element, *soap.Writer) error{
 		"getAllOAuthApplicationData":       h.getAllOAuthApplicationData,
@@ -93,7 +101,11 @@ func (h *Handler) registerAppOperations(s *service) {
 		"registerOAuthConsumer":            h.registerOAuthConsumer,
 		"isPKCESupportEnabled":             h.isPKCESupportEnabled,
 	} {
-		s.add(&operation{name: name, handle: h.adminOnly(fn)})
+		if !slices.Contains(h.spec.appOps, name) {
+			continue
+		}
+		inOnly := h.spec.inOnlyVoid && slices.Contains(voidOps, name)
+		s.add(&operation{name: name, inOnly: inOnly, handle: h.adminOnly(fn)})
 	}
 }
 
@@ -119,15 +131,15 @@ func appError(msg string, err error) error {
 	case tokenadmin.CodeForbidden, tokenadmin.CodeUnauthenticated:
 		return err
 	case tokenadmin.CodeNotFound:
-		return &businessError{message: msg, detail: identityOAuthAdminExceptionDetail}
+		return &businessError{message: msg, oauthAdmin: true}
 	case tokenadmin.CodeInvalid, tokenadmin.CodeConflict:
-		return &businessError{message: tokenadmin.ErrorMessage(err), detail: identityOAuthAdminExceptionDetail}
+		return &businessError{message: tokenadmin.ErrorMessage(err), oauthAdmin: true}
 	}
 	return oauthAdminError(msg, err)
 }
 
 func clientError(msg string) error {
-	return &businessError{message: msg, detail: identityOAuthAdminExceptionDetail}
+	return &businessError{message: msg, oauthAdmin: true}
 }
 
 // text is the value of wrapper's child name; "" when absent or nil.
@@ -160,7 +172,7 @@ func (h *Handler) getAllOAuthApplicationData(ctx context.Context, x *call, _ *so
 	}
 	w.Raw(`<ns:` + op + ` xmlns:ns="` + nsAxis2 + `">`)
 	for _, a := range own {
-		writeAppDTO(w, a, "")
+		h.spec.writeAppDTO(w, newAppView(a, "", true))
 	}
 	w.Raw(`</ns:` + op + `>`)
 	return nil
@@ -213,25 +225,8 @@ func better(a, b *tokenadmin.App, caller string) bool {
 
 func (h *Handler) writeAppResponse(w *soap.Writer, op string, c tokenadmin.Caller, a *tokenadmin.App) {
 	w.Raw(`<ns:` + op + ` xmlns:ns="` + nsAxis2 + `">`)
-	writeAppDTO(w, a, h.secrets.take(c.Name, a.ClientID))
+	h.spec.writeAppDTO(w, newAppView(a, h.secrets.take(c.Name, a.ClientID), true))
 	w.Raw(`</ns:` + op + `>`)
-}
-
-// writeAppDTO writes a as a <ns:return> OAuthConsumerAppDTO of the
-// 2016-12 field set and order (WIRE.md §5.1).
-func writeAppDTO(w *soap.Writer, a *tokenadmin.App, secret string) {
-	beginBean(w, "OAuthConsumerAppDTO")
-	strElem(w, "OAuthVersion", oauthVersion2)
-	strElem(w, "applicationName", a.Name)
-	nilElem(w, "callbackUrl")
-	strElem(w, "grantTypes", strings.Join(a.GrantTypes, " "))
-	strElem(w, "oauthConsumerKey", a.ClientID)
-	strElem(w, "oauthConsumerSecret", secret)
-	w.ElemBool(prefixDTO+":pkceMandatory", false)
-	w.ElemBool(prefixDTO+":pkceSupportPlain", false)
-	strElem(w, "state", wso2State(a.State))
-	strElem(w, "username", a.Owner)
-	w.Close("ns:return")
 }
 
 func wso2State(s tokenadmin.AppState) string {
@@ -246,13 +241,20 @@ type appDTO struct {
 	name, key, owner *string
 	grants           *[]string
 	secretSet        bool
+	// access and refresh are the lifetimes, in generations whose DTO has
+	// them (profileSpec.lifetimes); nil: unchanged or the default.
+	access, refresh *time.Duration
 }
 
 // readAppDTO reads an OAuthConsumerAppDTO leniently (WIRE.md §8.3).
 // Grant types count only with OAuthVersion "OAuth-2.0", as in WSO2, and
 // each must be one of ours.
-func readAppDTO(e *soap.Element) (appDTO, error) {
+func (p *profileSpec) readAppDTO(e *soap.Element) (appDTO, error) {
 	var d appDTO
+	var err error
+	if d.access, d.refresh, err = p.lifetimes(e); err != nil {
+		return d, err
+	}
 	opt := func(name string) *string {
 		if v, ok := text(e, name); ok {
 			return &v
@@ -290,7 +292,7 @@ func (h *Handler) registerOAuthApplicationData(ctx context.Context, x *call, wra
 		writeVoid(w, "registerOAuthApplicationDataResponse")
 		return nil
 	}
-	d, err := readAppDTO(dtoElem)
+	d, err := h.spec.readAppDTO(dtoElem)
 	if err != nil {
 		return err
 	}
@@ -311,6 +313,12 @@ func (h *Handler) registerOAuthApplicationData(ctx context.Context, x *call, wra
 	if d.grants != nil {
 		app.GrantTypes = *d.grants
 	}
+	if d.access != nil {
+		app.AccessTTL = *d.access
+	}
+	if d.refresh != nil {
+		app.RefreshTTL = *d.refresh
+	}
 	created, secret, err := h.AppAdmin.Register(ctx, x.caller, app)
 	if err != nil {
 		return appError(msgAppRegister, err)
@@ -321,15 +329,16 @@ func (h *Handler) registerOAuthApplicationData(ctx context.Context, x *call, wra
 }
 
 // updateConsumerApplication changes name and grant types (the way a
-// portal switches the refresh grant off for one app), and the owner when
-// username is set. Nil or absent fields stay as they are; callbackUrl and
+// portal switches the refresh grant off for one app), the owner when
+// username is set, and, from 2017-12, the token lifetimes
+// (profileSpec.lifetimes). Nil or absent fields stay as they are; callbackUrl and
 // the PKCE flags are ignored; a new secret is refused.
 func (h *Handler) updateConsumerApplication(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
 	dtoElem := childByName(wrapper, "consumerAppDTO")
 	if dtoElem == nil || dtoElem.IsNil() {
 		return clientError(msgAppByKey)
 	}
-	d, err := readAppDTO(dtoElem)
+	d, err := h.spec.readAppDTO(dtoElem)
 	if err != nil {
 		return err
 	}
@@ -355,6 +364,7 @@ func (h *Handler) updateConsumerApplication(ctx context.Context, x *call, wrappe
 	if d.grants != nil {
 		u.GrantTypes = d.grants
 	}
+	u.AccessTTL, u.RefreshTTL = d.access, d.refresh
 	if _, err := h.AppAdmin.Update(ctx, x.caller, cur.ClientID, u); err != nil {
 		return appError(msgAppUpdate, err)
 	}

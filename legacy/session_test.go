@@ -45,9 +45,15 @@ func TestParseProfile(t *testing.T) {
 	if p, err := ParseProfile("is-5.3"); err != nil || p != IS53 {
 		t.Errorf("is-5.3: %v %v", p, err)
 	}
-	for _, s := range []string{"is-5.0", "is-5.5", "is-5.7", "is-9"} {
+	for _, p := range []Profile{IS50, IS53, IS55, IS57} {
+		got, err := ParseProfile(string(p))
+		if supported := profiles[p] != nil; supported != (err == nil) || supported && got != p {
+			t.Errorf("%s: %v %v (in the profile table: %v)", p, got, err, supported)
+		}
+	}
+	for _, s := range []string{"is-9", "", "IS-5.3"} {
 		if _, err := ParseProfile(s); err == nil {
-			t.Errorf("%s accepted", s)
+			t.Errorf("%q accepted", s)
 		}
 	}
 }
