@@ -198,12 +198,5 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, caller to
 }
 
 func (h *Handler) secure(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	if h.TrustForwardedHeaders {
-		p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
-		return strings.EqualFold(strings.TrimSpace(p), "https")
-	}
-	return false
+	return strings.HasPrefix(soap.BaseURL(r, h.TrustForwardedHeaders), "https:")
 }

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"embed"
 	"net/http"
-	"strings"
+
+	"tokenadmin/soap"
 )
 
 // wsdlFS holds our own descriptions of the legacy services, one directory
@@ -29,35 +30,6 @@ func oauthAdminWSDL(p Profile) []byte {
 // the scheme and host the client used. Carbon hides admin WSDLs (403) by
 // default; we serve ours, since it holds nothing secret (WIRE.md §11).
 func (s *service) serveWSDL(w http.ResponseWriter, r *http.Request) {
-	scheme := "http"
-	if s.h.secure(r) {
-		scheme = "https"
-	}
-	host := r.Host
-	if s.h.TrustForwardedHeaders {
-		if fh, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(fh) != "" {
-			host = strings.TrimSpace(fh)
-		}
-	}
-	if !validHost(host) {
-		host = "localhost"
-	}
-	doc := bytes.ReplaceAll(s.wsdl, []byte(defaultBase), []byte(scheme+"://"+host+"/services/"))
+	doc := bytes.ReplaceAll(s.wsdl, []byte(defaultBase), []byte(soap.BaseURL(r, s.h.TrustForwardedHeaders)+"/services/"))
 	send(w, r, http.StatusOK, "text/xml; charset=UTF-8", doc)
-}
-
-// validHost accepts host[:port] of DNS, IPv4 or bracketed IPv6 characters:
-// it ends up in a URL in the description.
-func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -58,17 +58,27 @@ func (s *Server) serveWSDL(x *exchange) {
 	}
 }
 
-// location is the endpoint's absolute URL as the client addressed it:
-// scheme from the connection, host from the Host header, path from Path.
-// Behind a trusted proxy, X-Forwarded-Proto and X-Forwarded-Host (their
-// first values) take precedence.
+// location is the endpoint's absolute URL as the client addressed it.
 func (s *Server) location(r *http.Request) string {
+	path := s.Path
+	if path == "" {
+		path = r.URL.EscapedPath()
+	}
+	return BaseURL(r, s.TrustForwardedHeaders) + path
+}
+
+// BaseURL is scheme://host as the client addressed the server: scheme from
+// the connection, host from the Host header. Behind a trusted proxy
+// (trustForwarded), X-Forwarded-Proto and X-Forwarded-Host (their first
+// values) take precedence. A host that is not a plain host[:port] becomes
+// localhost, since it ends up in URLs handed to clients.
+func BaseURL(r *http.Request, trustForwarded bool) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	host := r.Host
-	if s.TrustForwardedHeaders {
+	if trustForwarded {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); strings.EqualFold(p, "http") || strings.EqualFold(p, "https") {
 			scheme = strings.ToLower(p)
 		}
@@ -79,11 +89,7 @@ func (s *Server) location(r *http.Request) string {
 	if !validHost(host) {
 		host = "localhost"
 	}
-	path := s.Path
-	if path == "" {
-		path = r.URL.EscapedPath()
-	}
-	return scheme + "://" + host + path
+	return scheme + "://" + host
 }
 
 func firstValue(v string) string {
