@@ -285,7 +285,7 @@ func TestLegacySessionFlow(t *testing.T) {
 				t.Fatalf("login: %d %s", resp.StatusCode, body)
 			}
 			cookies := resp.Cookies()
-			if len(cookies) != 1 || cookies[0].Name != legacy.SessionCookie || !cookies[0].HttpOnly || cookies[0].Path != "/" || len(cookies[0].Value) != 32 {
+			if len(cookies) != 1 || cookies[0].Name != legacy.SessionCookie || !cookies[0].HttpOnly || cookies[0].Path != "/services/" || len(cookies[0].Value) != 32 {
 				t.Fatalf("login cookie: %+v", cookies)
 			}
 			resp, body = legacyPost(t, st, "/services/OAuthAdminService", v12, "urn:getAppsAuthorizedByUser", getAppsBody, "", "", cookies[0])

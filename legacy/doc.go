@@ -2,7 +2,8 @@
 // tokenadmin's store and authenticator, wire-compatible with portals built
 // on the original ADB stubs (issue 4; the facts are in shared/legacy/WIRE.md).
 //
-// Served so far, for profile is-5.3 (the 2016-12 stub generation):
+// Served, for every profile (is-5.0, is-5.3, is-5.5, is-5.7; the
+// differences between generations are data in profile.go):
 // OAuthAdminService getAppsAuthorizedByUser and
 // revokeAuthzForAppsByResoureOwner, its application operations
 // (getAllOAuthApplicationData … isPKCESupportEnabled, admins only; their

@@ -182,14 +182,15 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (tokenadm
 	return caller, nil
 }
 
-// startSession creates a session for caller and sets its cookie, Tomcat's
-// way: JSESSIONID=<id>; Path=/; Secure (over TLS); HttpOnly.
+// startSession creates a session for caller and sets its cookie:
+// JSESSIONID=<id>; Path=/services/ (the legacy services only); Secure over
+// TLS; HttpOnly.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, caller tokenadmin.Caller) error {
 	id, err := h.sessions.Create(caller)
 	if err != nil {
 		return err
 	}
-	c := SessionCookie + "=" + id + "; Path=/"
+	c := SessionCookie + "=" + id + "; Path=/services/"
 	if h.secure(r) {
 		c += "; Secure"
 	}

@@ -23,8 +23,12 @@ const SessionCookie = "JSESSIONID"
 
 // Session defaults.
 const (
-	DefaultIdleTimeout        = 30 * time.Minute // Tomcat's default session-timeout
-	DefaultMaxSessions        = 10000
+	DefaultIdleTimeout = 30 * time.Minute // Tomcat's default session-timeout
+	DefaultMaxSessions = 10000
+	// DefaultMaxSessionsPerUser bounds one user's sessions, so that a
+	// client that never sends its cookie back (every Basic call starts a
+	// session, as in Carbon) evicts only its own user's sessions.
+	DefaultMaxSessionsPerUser = 32
 	DefaultEpochCheckInterval = time.Second // as auth.DefaultEpochCheckInterval
 )
 
@@ -173,6 +177,20 @@ func (s *Sessions) Create(c tokenadmin.Caller) (string, error) {
 	defer s.mu.Unlock()
 	if s.m == nil {
 		s.m = make(map[[sha256.Size]byte]*list.Element)
+	}
+	// Idle sessions go first; then this user's oldest beyond their share;
+	// only then, the least recently used of anyone's.
+	for e := s.lru.Back(); e != nil && now.Sub(e.Value.(*session).used) > s.idle(); e = s.lru.Back() {
+		s.removeLocked(e)
+	}
+	var own []*list.Element // this user's sessions, least recently used first
+	for e := s.lru.Back(); e != nil; e = e.Prev() {
+		if e.Value.(*session).caller.Name == c.Name {
+			own = append(own, e)
+		}
+	}
+	for i := 0; len(own)-i >= DefaultMaxSessionsPerUser; i++ {
+		s.removeLocked(own[i])
 	}
 	max := s.MaxSessions
 	if max <= 0 {

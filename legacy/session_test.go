@@ -57,3 +57,38 @@ func TestParseProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsPerUserCap: a client that starts a session on every call
+// (Basic without sending the cookie back) evicts only its own user's
+// oldest sessions, never other users'.
+func TestSessionsPerUserCap(t *testing.T) {
+	s := &Sessions{}
+	bob, err := s.Create(tokenadmin.Caller{Name: "bob", Role: tokenadmin.RoleUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := tokenadmin.Caller{Name: "alice", Role: tokenadmin.RoleUser}
+	var ids []string
+	for range DefaultMaxSessionsPerUser + 10 {
+		id, err := s.Create(alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, ok := s.Get(bob); !ok {
+		t.Error("another user's session was evicted by alice's flood")
+	}
+	live := 0
+	for _, id := range ids {
+		if _, ok := s.Get(id); ok {
+			live++
+		}
+	}
+	if live != DefaultMaxSessionsPerUser {
+		t.Errorf("alice has %d live sessions, want %d", live, DefaultMaxSessionsPerUser)
+	}
+	if _, ok := s.Get(ids[len(ids)-1]); !ok {
+		t.Error("alice's newest session was evicted instead of her oldest")
+	}
+}
