@@ -133,7 +133,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.h.writeFault(w, r, v, genericFault(tokenadmin.ErrorMessage(err)))
 		return
 	}
-	ev, body, f := readEnvelope(root)
+	ev, header, body, f := readEnvelope(root)
 	if f != nil {
 		s.h.writeFault(w, r, v, f)
 		return
@@ -144,6 +144,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v = ev
+	// WS-Addressing is read here (Axis2's Addressing phase); the
+	// mustUnderstand check comes after dispatch, as in AxisEngine.
+	wsa, muFault := readHeaders(v, header)
 
 	// Dispatch (WIRE.md §4): SOAPAction first, then the Body's first
 	// child; the wrapper's namespace is checked only afterwards.
@@ -160,19 +163,23 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("SOAPAction") == "" && v == soap11 {
 			wsaAction = "null"
 		}
-		s.h.writeFault(w, r, v, &fault{code: codeClient, message: "The endpoint reference (EPR) for the Operation not found is " +
+		s.h.writeFaultWSA(w, r, v, wsa, &fault{code: codeClient, message: "The endpoint reference (EPR) for the Operation not found is " +
 			r.URL.Path + " and the WSA Action = " + wsaAction +
 			". If this EPR was previously reachable, please contact the server administrator."})
 		return
 	}
+	if muFault != nil {
+		s.h.writeFaultWSA(w, r, v, wsa, muFault)
+		return
+	}
 	if wrapper != nil && wrapper.Name.Space != s.wrapperNS {
-		s.h.writeFault(w, r, v, genericFault("namespace mismatch require "+s.wrapperNS+" found "+wrapper.Name.Space))
+		s.h.writeFaultWSA(w, r, v, wsa, genericFault("namespace mismatch require "+s.wrapperNS+" found "+wrapper.Name.Space))
 		return
 	}
 
 	var out soap.Writer
 	if err := op.handle(r.Context(), x, wrapper, &out); err != nil {
-		s.h.writeFault(w, r, v, s.h.faultFor(r, op.name, err))
+		s.h.writeFaultWSA(w, r, v, wsa, s.h.faultFor(r, op.name, err))
 		return
 	}
 	if op.inOnly {
@@ -183,7 +190,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var env soap.Writer
 	env.Raw(`<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="`)
 	env.Raw(v.ns())
-	env.Raw(`"><soapenv:Body>`)
+	env.Raw(`">`)
+	wsa.writeHeader(&env, "urn:"+op.name+"Response")
+	env.Raw(`<soapenv:Body>`)
 	env.Raw(string(out.Bytes()))
 	env.Raw(`</soapenv:Body></soapenv:Envelope>`)
 	send(w, r, http.StatusOK, contentType(v, "urn:"+op.name+"Response"), env.Bytes())
@@ -243,9 +252,9 @@ func requestVersion(ct, soapAction string) (version, string, bool) {
 }
 
 // readEnvelope checks the root is a SOAP Envelope with a Body, and returns
-// its version and the Body. Axis2 is lenient about the rest: header
-// blocks are ignored (mustUnderstand is not enforced; see doc.go).
-func readEnvelope(root *soap.Element) (version, *soap.Element, *fault) {
+// its version, its Header (nil when absent) and the Body. Axis2 is lenient
+// about the rest; header blocks are readHeaders'.
+func readEnvelope(root *soap.Element) (version, *soap.Element, *soap.Element, *fault) {
 	var v version
 	switch {
 	case root.Name.Local != "Envelope":
@@ -255,14 +264,23 @@ func readEnvelope(root *soap.Element) (version, *soap.Element, *fault) {
 		v = soap12
 	}
 	if v == 0 {
-		return soap11, nil, &fault{code: codeVersionMismatch, message: "Only SOAP 1.1 or SOAP 1.2 messages are supported in the system"}
+		return soap11, nil, nil, &fault{code: codeVersionMismatch, message: "Only SOAP 1.1 or SOAP 1.2 messages are supported in the system"}
 	}
+	var header *soap.Element
 	for _, c := range root.Children {
-		if c.Name.Space == root.Name.Space && c.Name.Local == "Body" {
-			return v, c, nil
+		if c.Name.Space != root.Name.Space {
+			continue
+		}
+		switch c.Name.Local {
+		case "Header":
+			if header == nil {
+				header = c
+			}
+		case "Body":
+			return v, header, c, nil
 		}
 	}
-	return v, nil, genericFault("SOAP Body not found")
+	return v, header, nil, genericFault("SOAP Body not found")
 }
 
 // wantsWSDL reports whether the query asks for the description (?wsdl,

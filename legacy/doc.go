@@ -35,7 +35,11 @@
 //     with WSO2's message; the cause is logged, never sent.
 //   - Sessions are in memory (JSESSIONID, 128-bit, idle timeout, bounded,
 //     LRU eviction); a successful Basic call starts one too, as in Carbon.
-//     mustUnderstand headers and WS-Addressing are not processed.
+//   - WS-Addressing (2005/08 and 2004/08) is answered with a soapenv:Header
+//     of wsa:To (anonymous), wsa:Action and wsa:RelatesTo, only when the
+//     request carried wsa headers; the wsa headers are understood, any
+//     other mandatory header block for us is Axis2's MustUnderstand fault
+//     (addressing.go has the details).
 //   - The axis2nsN and axNNNN prefixes are fixed (axis2ns1, ax2393…).
 //   - ?wsdl serves our own description (legacy/wsdl/<profile>/) with the
 //     request's host; Carbon would answer 403 by default.

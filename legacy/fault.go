@@ -16,10 +16,11 @@ import (
 const (
 	codeServer          = "Server" // soapenv:Server, soapenv:Receiver in 1.2
 	codeVersionMismatch = "VersionMismatch"
-	codeClient          = "Client" // operation not found: axis2ns1:Client
-	code50976           = "50976"  // authentication failed for another reason
-	code50977           = "50977"  // wrong credentials, or no session
-	code50978           = "50978"  // authorization (permission) failure
+	codeMustUnderstand  = "MustUnderstand" // soapenv:MustUnderstand (addressing.go)
+	codeClient          = "Client"         // operation not found: axis2ns1:Client
+	code50976           = "50976"          // authentication failed for another reason
+	code50977           = "50977"          // wrong credentials, or no session
+	code50978           = "50978"          // authorization (permission) failure
 )
 
 // Carbon's fault strings (AuthenticationHandler, AuthorizationHandler).
@@ -105,10 +106,24 @@ func (h *Handler) faultFor(r *http.Request, op string, err error) *fault {
 //
 // The detail element is always there, empty when there is nothing in it.
 func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, v version, f *fault) {
+	h.writeFaultWSA(w, r, v, nil, f)
+}
+
+// writeFaultWSA is writeFault for a request whose WS-Addressing headers
+// were read (nil: none): the fault then carries a soapenv:Header with
+// the WS-Addressing fault action (addressing.go), which a SOAP 1.2 media
+// type also names.
+func (h *Handler) writeFaultWSA(w http.ResponseWriter, r *http.Request, v version, wsa *addressing, f *fault) {
 	var b soap.Writer
 	b.Raw(`<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="`)
 	b.Raw(v.ns())
-	b.Raw(`"><soapenv:Body>`)
+	b.Raw(`">`)
+	action := ""
+	if wsa != nil {
+		action = wsa.faultAction()
+		wsa.writeHeader(&b, action)
+	}
+	b.Raw(`<soapenv:Body>`)
 	var code string
 	switch f.code {
 	case codeServer:
@@ -117,9 +132,9 @@ func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, v version, 
 		if v == soap12 {
 			code = "soapenv:Receiver"
 		}
-	case codeVersionMismatch:
+	case codeVersionMismatch, codeMustUnderstand:
 		b.Raw(`<soapenv:Fault>`)
-		code = "soapenv:VersionMismatch"
+		code = "soapenv:" + f.code
 	default:
 		b.Begin("soapenv:Fault")
 		b.Attr("xmlns:axis2ns1", v.ns())
@@ -139,7 +154,7 @@ func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, v version, 
 		writeDetail(&b, "soapenv:Detail", f.detail)
 	}
 	b.Raw(`</soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
-	send(w, r, http.StatusInternalServerError, contentType(v, ""), b.Bytes())
+	send(w, r, http.StatusInternalServerError, contentType(v, action), b.Bytes())
 }
 
 func writeDetail(b *soap.Writer, name string, detail func(*soap.Writer)) {

@@ -29,7 +29,10 @@ import (
 //     username↔Owner, state ACTIVE/REVOKED↔active/disabled. OAuthVersion
 //     is always "OAuth-2.0"; callbackUrl is nil and pkce* false (not
 //     stored: only the password, client_credentials and refresh_token
-//     grants exist here).
+//     grants exist here). A non-empty callbackUrl sent to
+//     registerOAuthApplicationData or updateConsumerApplication is the
+//     same declared fault as "<grant> not allowed", "callback URLs are
+//     not supported" (nil or empty is fine: stubs send xsi:nil).
 //   - Grant types apply, as in WSO2, only when OAuthVersion is
 //     "OAuth-2.0" (otherwise a new app gets the defaults and an update
 //     keeps them). A grant tokenadmin does not have (authorization_code,
@@ -279,8 +282,18 @@ func (p *profileSpec) readAppDTO(e *soap.Element) (appDTO, error) {
 		}
 		d.grants = &grants
 	}
+	// No callback URL is stored (only grants without redirects exist
+	// here): dropping one silently would leave a portal believing it was
+	// registered. Checked after the grants, so that authorization_code
+	// with its callback keeps the more telling "not allowed" fault.
+	if c := opt("callbackUrl"); c != nil && strings.TrimSpace(*c) != "" {
+		return d, clientError(msgCallbackURL)
+	}
 	return d, nil
 }
+
+// msgCallbackURL is the fault of a DTO with a non-empty callbackUrl.
+const msgCallbackURL = "callback URLs are not supported"
 
 // registerOAuthApplicationData creates an app owned by username, or by
 // the caller when username is empty. The consumer key is the request's
@@ -331,8 +344,8 @@ func (h *Handler) registerOAuthApplicationData(ctx context.Context, x *call, wra
 // updateConsumerApplication changes name and grant types (the way a
 // portal switches the refresh grant off for one app), the owner when
 // username is set, and, from 2017-12, the token lifetimes
-// (profileSpec.lifetimes). Nil or absent fields stay as they are; callbackUrl and
-// the PKCE flags are ignored; a new secret is refused.
+// (profileSpec.lifetimes). Nil or absent fields stay as they are; the PKCE
+// flags are ignored; a new secret or a callbackUrl is refused.
 func (h *Handler) updateConsumerApplication(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
 	dtoElem := childByName(wrapper, "consumerAppDTO")
 	if dtoElem == nil || dtoElem.IsNil() {
