@@ -247,3 +247,28 @@ func (db *DB) AuthenticateClient(ctx context.Context, clientID, secret string) (
 	}
 	return a, nil
 }
+
+// SetClientSecret stores secret as the app's client secret (its keyed
+// hash, like a generated one). It is for imports: WSO2 exports consumer
+// secrets in plain text, and keeping them lets existing clients go on
+// authenticating. An unknown or deleted app is CodeNotFound.
+func (db *DB) SetClientSecret(ctx context.Context, clientID, secret string) error {
+	if secret == "" {
+		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "empty client secret")
+	}
+	err := db.update(ctx, func(ctx context.Context, c conn) error {
+		res, err := c.ExecContext(ctx, `UPDATE apps SET secret_hash = ? WHERE client_id = ? AND state != 'deleted'`,
+			db.secretHash(clientID, secret), clientID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+		}
+		return nil
+	})
+	return wrapErr("set client secret", err)
+}

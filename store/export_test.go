@@ -11,6 +11,8 @@ const (
 	GetTokenSQL           = getTokenSQL
 	RevokeLookupByIDSQL   = revokeLookupByIDSQL
 	RevokeLookupByHashSQL = revokeLookupByHashSQL
+	RevokeLookupByExtSQL  = revokeLookupByExtSQL
+	LookupTokenByExtSQL   = lookupTokenByExtHashSQL
 	RevokeFamilySQL       = revokeFamilySQL
 	RevokeOneSQL          = revokeOneSQL
 	AuthorizedAppsSQL     = authorizedAppsSQL

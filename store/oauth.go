@@ -19,8 +19,20 @@ const systemActor = "system"
 
 // LookupToken implements tokenadmin.OAuthStore.
 func (db *DB) LookupToken(ctx context.Context, value string) (*tokenadmin.Token, error) {
-	return db.readToken(ctx, lookupTokenSQL, db.hashValue(value))
+	t, err := db.readToken(ctx, lookupTokenSQL, db.hashValue(value))
+	if tokenadmin.ErrorCode(err) == tokenadmin.CodeTokenNotFound {
+		// Perhaps a token imported as a WSO2 hash only (migration 0004).
+		return db.readToken(ctx, lookupTokenByExtHashSQL, extHash(value))
+	}
+	return t, err
 }
+
+// refreshLookupSQL reads a refresh token for RefreshTokens; the caller
+// appends the key condition.
+const refreshLookupSQL = `SELECT t.id, t.type, t.app_id, a.client_id, a.state, t.user_name, t.scope,
+	t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason, t.revoked_by,
+	t.family_id <= a.revoked_below, a.name, a.scopes
+	FROM tokens t JOIN apps a ON a.id = t.app_id WHERE `
 
 // RefreshTokens implements tokenadmin.OAuthStore. Everything happens in one
 // write: two concurrent refreshes with one token are serialised, so with
@@ -44,12 +56,15 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			killed                     bool
 			appName, appScopes         string
 		)
-		err := c.QueryRowContext(ctx, `SELECT t.id, t.type, t.app_id, a.client_id, a.state, t.user_name, t.scope,
-			t.grant_type, t.family_id, t.expires_at, t.revoked_at, t.revoke_reason, t.revoked_by,
-			t.family_id <= a.revoked_below, a.name, a.scopes
-			FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`, db.hashValue(r.Value)).
-			Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy,
-				&killed, &appName, &appScopes)
+		lookup := func(cond string, key any) error {
+			return c.QueryRowContext(ctx, refreshLookupSQL+cond, key).
+				Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy,
+					&killed, &appName, &appScopes)
+		}
+		err := lookup(`t.hash = ?`, db.hashValue(r.Value))
+		if errors.Is(err, sql.ErrNoRows) {
+			err = lookup(`t.ext_hash = ?`, extHash(r.Value)) // imported as a WSO2 hash only
+		}
 		// RFC 6749 §6: the refresh token must have been issued to the
 		// authenticated client.
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (typ != string(tokenadmin.RefreshToken) || clientID != r.ClientID)) {

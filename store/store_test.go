@@ -814,6 +814,8 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "RevokeTokens app", query: `SELECT id FROM apps WHERE client_id = ?`, args: []any{"a1"}},
 		plan{name: "RevokeToken by ID", query: store.RevokeLookupByIDSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
 		plan{name: "RevokeToken by value", query: store.RevokeLookupByHashSQL, args: []any{[]byte("x")}, index: "sqlite_autoindex_tokens_2"},
+		plan{name: "RevokeToken by WSO2 hash", query: store.RevokeLookupByExtSQL, args: []any{"x"}, index: "tokens_ext_hash"},
+		plan{name: "LookupToken by WSO2 hash", query: store.LookupTokenByExtSQL, args: []any{"x"}, index: "tokens_ext_hash"},
 		plan{name: "RevokeToken family", query: store.RevokeFamilySQL, args: []any{1, "a", "r", 1, 1}, index: "tokens_unswept_family"},
 		plan{name: "RevokeToken one", query: store.RevokeOneSQL, args: []any{1, "a", "r", 1, 1}},
 		plan{name: "GetToken", query: store.GetTokenSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},

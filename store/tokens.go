@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,11 +36,14 @@ const appAlive = `t.family_id > a.revoked_below`
 const (
 	getTokenSQL    = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
 	lookupTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`
+	// The fallback for tokens imported as WSO2 hashes only (migration 0004).
+	lookupTokenByExtHashSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.ext_hash = ?`
 
 	revokeLookup = `SELECT t.id, t.token_id, t.type, t.user_name, t.family_id, t.expires_at, t.revoked_at,
 		a.client_id, t.family_id <= a.revoked_below FROM tokens t JOIN apps a ON a.id = t.app_id WHERE `
 	revokeLookupByIDSQL   = revokeLookup + `t.token_id = ?`
 	revokeLookupByHashSQL = revokeLookup + `t.hash = ?`
+	revokeLookupByExtSQL  = revokeLookup + `t.ext_hash = ?`
 	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
 		WHERE id = ? AND ` + live + ` AND expires_at > ?`
 	revokeFamilySQL = `UPDATE tokens INDEXED BY tokens_unswept_family SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
@@ -196,6 +201,10 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 			killed              bool
 		)
 		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
+		if errors.Is(err, sql.ErrNoRows) && r.TokenID == "" {
+			err = c.QueryRowContext(ctx, revokeLookupByExtSQL, extHash(r.Value)).
+				Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
+		}
 		if errors.Is(err, sql.ErrNoRows) || (err == nil &&
 			((r.Owner != "" && user != r.Owner) || (r.ClientID != "" && clientID != r.ClientID))) {
 			return tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
@@ -409,6 +418,13 @@ func (db *DB) insertToken(ctx context.Context, c conn, id, appID, family int64, 
 		id, t.ID, db.hashValue(value), string(t.Type), appID, t.User,
 		strings.Join(t.Scopes, " "), t.GrantType, family, ms(t.IssuedAt), ms(t.ExpiresAt))
 	return err
+}
+
+// extHash is WSO2's hash of a token value (ACCESS_TOKEN_HASH with the
+// default SHA-256): lower-case hex, as stored in tokens.ext_hash.
+func extHash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
 }
 
 // newToken prepares a token and its value; nothing is stored yet.

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"tokenadmin"
+	"tokenadmin/store"
+)
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestImportWSO2(t *testing.T) {
+	sum := sha256.Sum256([]byte("hashed-token"))
+	hashJSON := `"{""algorithm"":""SHA-256"",""hash"":""` + hex.EncodeToString(sum[:]) + `""}"`
+	eras := []struct {
+		name, apps, tokens string
+	}{
+		{
+			name: "IS 5.0 columns",
+			apps: "CONSUMER_KEY,CONSUMER_SECRET,USERNAME,TENANT_ID,APP_NAME,OAUTH_VERSION,CALLBACK_URL,GRANT_TYPES\n" +
+				"ck1,s3cret,admin,-1234,Portal,OAuth-2.0,,password refresh_token authorization_code\n",
+			tokens: "ACCESS_TOKEN,REFRESH_TOKEN,CONSUMER_KEY,AUTHZ_USER,USER_TYPE,TIME_CREATED,VALIDITY_PERIOD,TOKEN_SCOPE,TOKEN_STATE,TOKEN_STATE_ID\n" +
+				"plain-token,plain-refresh,ck1,alice,APPLICATION_USER,2099-01-01 00:00:00,3600000,read,ACTIVE,NONE\n" +
+				"old-token,NULL,ck1,alice,APPLICATION_USER,2015-01-01 00:00:00.123,3600000,read,REVOKED,x\n" +
+				"other-token,NULL,ck9,alice,APPLICATION_USER,2015-01-01 00:00:00,3600000,read,ACTIVE,NONE\n",
+		},
+		{
+			name: "IS 5.10 columns",
+			apps: "ID,CONSUMER_KEY,CONSUMER_SECRET,USERNAME,TENANT_ID,USER_DOMAIN,APP_NAME,OAUTH_VERSION,CALLBACK_URL,GRANT_TYPES,APP_STATE\n" +
+				"7,ck1,s3cret,admin,-1234,PRIMARY,Portal,OAuth-2.0,,password refresh_token authorization_code,ACTIVE\n",
+			tokens: "TOKEN_ID,ACCESS_TOKEN,REFRESH_TOKEN,CONSUMER_KEY_ID,AUTHZ_USER,TENANT_ID,USER_DOMAIN,USER_TYPE,GRANT_TYPE,TIME_CREATED,REFRESH_TOKEN_TIME_CREATED,VALIDITY_PERIOD,REFRESH_TOKEN_VALIDITY_PERIOD,TOKEN_SCOPE_HASH,TOKEN_STATE,TOKEN_STATE_ID,SUBJECT_IDENTIFIER,ACCESS_TOKEN_HASH,REFRESH_TOKEN_HASH\n" +
+				"t1,plain-token,plain-refresh,7,alice,-1234,PRIMARY,APPLICATION_USER,password,2099-01-01T00:00:00Z,2099-01-01T00:00:00Z,3600000,86400000,x,ACTIVE,NONE,alice,,\n" +
+				"t2,old-token,NULL,7,alice,-1234,PRIMARY,APPLICATION_USER,password,2015-01-01 00:00:00,2015-01-01 00:00:00,3600000,-1,x,REVOKED,x,alice,,\n" +
+				"t3,encrypted-blob,NULL,7,bob,-1234,LDAP,APPLICATION_USER,password,2099-01-01 00:00:00,2099-01-01 00:00:00,-1,-1,x,ACTIVE,NONE,bob," + hashJSON + ",\n" +
+				"t4,other-token,NULL,99,alice,-1234,PRIMARY,APPLICATION_USER,password,2015-01-01 00:00:00,2015-01-01 00:00:00,3600000,-1,x,ACTIVE,NONE,alice,,\n",
+		},
+	}
+	for _, era := range eras {
+		t.Run(era.name, func(t *testing.T) {
+			path := newDatabase(t)
+			apps := writeFile(t, "apps.csv", era.apps)
+			tokens := writeFile(t, "tokens.csv", era.tokens)
+			var got importSummary
+			if err := json.Unmarshal([]byte(mustRun(t, "", "import", "wso2", "--apps", apps, "--tokens", tokens, "--db", path, "--json")), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Apps.Created != 1 || !reflect.DeepEqual(got.Apps.DroppedGrantTypes, map[string]int{"authorization_code": 1}) {
+				t.Errorf("apps: %+v", got.Apps)
+			}
+			imported := 2
+			if era.name == "IS 5.10 columns" {
+				imported = 3
+			}
+			if got.Tokens.Imported != imported || got.Tokens.RefreshTokens != 1 ||
+				!reflect.DeepEqual(got.Tokens.Skipped, map[string]int{store.SkipUnknownApp: 1}) {
+				t.Errorf("tokens: %+v", got.Tokens)
+			}
+
+			again := mustRun(t, "", "import", "wso2", "--apps", apps, "--tokens", tokens, "--db", path)
+			wantText := "apps: 0 created, 1 skipped\n  skipped: already exists: 1\n" +
+				"tokens: 0 imported (and 0 refresh tokens), " + map[bool]string{true: "4", false: "3"}[imported == 3] + " skipped\n" +
+				"  skipped: already imported: " + map[bool]string{true: "3", false: "2"}[imported == 3] + "\n" +
+				"  skipped: unknown consumer key: 1\n"
+			if again != wantText {
+				t.Errorf("second run:\n%s\nwant:\n%s", again, wantText)
+			}
+
+			db := openTestStore(t, path, store.Options{})
+			for value, want := range map[string]tokenadmin.TokenState{
+				"plain-token": tokenadmin.StateActive, "plain-refresh": tokenadmin.StateActive, "old-token": tokenadmin.StateRevoked,
+			} {
+				tok, err := db.LookupToken(t.Context(), value)
+				if err != nil || tok.State != want || tok.User != "alice" {
+					t.Errorf("%s: %+v, %v; want %s of alice", value, tok, err, want)
+				}
+			}
+			if imported == 3 {
+				tok, err := db.LookupToken(t.Context(), "hashed-token")
+				if err != nil || tok.State != tokenadmin.StateActive || tok.User != "LDAP/bob" {
+					t.Errorf("hash-only token: %+v, %v", tok, err)
+				}
+			}
+			if _, err := db.AuthenticateClient(t.Context(), "ck1", "s3cret"); err != nil {
+				t.Errorf("imported secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestImportWSO2Errors(t *testing.T) {
+	path := newDatabase(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{name: "no files", args: []string{"import", "wso2", "--db", path}, code: 2},
+		{name: "missing file", args: []string{"import", "wso2", "--tokens", filepath.Join(t.TempDir(), "none.csv"), "--db", path}, code: 1},
+		{name: "malformed CSV", args: []string{"import", "wso2", "--tokens", writeFile(t, "bad.csv", "A,B\n1,2,3\n"), "--db", path}, code: 1},
+		{name: "no app column", args: []string{"import", "wso2", "--tokens", writeFile(t, "t.csv", "ACCESS_TOKEN\nx\n"), "--db", path}, code: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := runMain(t, "", tc.args...); r.code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+		})
+	}
+}

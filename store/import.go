@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"tokenadmin"
+)
+
+// ImportedToken is one row of a WSO2 IDN_OAUTH2_ACCESS_TOKEN export: an
+// access token and, if the row has one, its refresh token (WIRE.md §9).
+// Each value is given as Value (plain) or ExtHash (WSO2's SHA-256, lower
+// hex); with both, Value wins.
+type ImportedToken struct {
+	ClientID  string
+	User      string
+	Scopes    []string
+	GrantType string
+	// State is WSO2's TOKEN_STATE: ACTIVE (or empty), REVOKED, INACTIVE,
+	// GRACEFULLY_ROTATED or EXPIRED.
+	State string
+
+	Value, ExtHash string
+	IssuedAt       time.Time
+	// Validity is VALIDITY_PERIOD; negative means it never expires.
+	Validity time.Duration
+
+	RefreshValue, RefreshExtHash string
+	RefreshIssuedAt              time.Time // zero: IssuedAt
+	RefreshValidity              time.Duration
+}
+
+// ImportResult counts what ImportTokens did.
+type ImportResult struct {
+	Imported int            // access tokens
+	Refresh  int            // refresh tokens
+	Skipped  map[string]int // rows skipped, by reason
+}
+
+// Why ImportTokens skips a row.
+const (
+	SkipExists       = "already imported"
+	SkipUnknownApp   = "unknown consumer key"
+	SkipUnknownState = "unknown TOKEN_STATE"
+	SkipNoValue      = "no token value or SHA-256 hash"
+	SkipBadHash      = "malformed hash"
+)
+
+// Import vocabulary.
+const (
+	ImportActor          = "import"           // revokedBy of tokens imported as revoked
+	ReasonImportedRevoke = "imported_revoked" // their revokeReason
+	// NeverExpires is the lifetime given to tokens whose WSO2 validity is
+	// negative ("never expires"): a far future that still fits the schema.
+	NeverExpires = 100 * 365 * 24 * time.Hour
+	importChunk  = 500
+)
+
+var lowerHex256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ImportTokens stores tokens exported from WSO2, 500 rows (importChunk) to a
+// write. Re-running it with the same rows imports nothing new: a row whose
+// access token is already stored (by value or by WSO2 hash) is skipped.
+//
+// States: ACTIVE stays active until IssuedAt+Validity (so an ACTIVE token
+// already past that is expired); REVOKED, INACTIVE and GRACEFULLY_ROTATED
+// become revoked now by ImportActor, reason ReasonImportedRevoke; EXPIRED
+// is an expired access token. As in WSO2, whose refresh grant accepts the
+// refresh token of an ACTIVE or EXPIRED row, the refresh token of an
+// EXPIRED row keeps its own validity. A refresh token belongs to its
+// access token's grant family, so revoking it revokes both.
+//
+// Tokens with a Value get our keyed hash, as issued ones do; tokens with
+// an ExtHash only keep it in ext_hash (migration 0004), where lookups by
+// value find them.
+func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportResult, error) {
+	res := ImportResult{Skipped: map[string]int{}}
+	for len(rows) > 0 {
+		chunk := rows[:min(importChunk, len(rows))]
+		rows = rows[len(chunk):]
+		var part ImportResult
+		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
+			part = ImportResult{Skipped: map[string]int{}}
+			for i := range chunk {
+				if err := db.importOne(ctx, c, &chunk[i], &part); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("store: import tokens: %w", err)
+		}
+		res.Imported += part.Imported
+		res.Refresh += part.Refresh
+		for k, v := range part.Skipped {
+			res.Skipped[k] += v
+		}
+	}
+	return res, nil
+}
+
+// importKey is how a token value or WSO2 hash is stored: hash, and
+// ext_hash (nil for a value).
+func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) {
+	if value != "" {
+		return db.hashValue(value), nil, nil
+	}
+	ext = strings.ToLower(ext)
+	if !lowerHex256.MatchString(ext) {
+		return nil, nil, errors.New(SkipBadHash)
+	}
+	// A keyed hash of the WSO2 hash, domain-separated so that no token
+	// value hashes to it: the hash column must be filled and unique.
+	return db.hashValue("\x00wso2 sha-256\x00" + ext), ext, nil
+}
+
+// importedExists reports whether the token with this key is stored.
+func importedExists(ctx context.Context, c conn, hash []byte, ext any, value string) (bool, error) {
+	if ext == nil && value != "" {
+		ext = extHash(value) // imported earlier as a hash only
+	}
+	var n int
+	err := c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE hash = ?`, hash).Scan(&n)
+	if err == nil && n == 0 && ext != nil {
+		err = c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE ext_hash = ?`, ext).Scan(&n)
+	}
+	return n > 0, err
+}
+
+func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken, res *ImportResult) error {
+	skip := func(reason string) error { res.Skipped[reason]++; return nil }
+	if t.Value == "" && t.ExtHash == "" {
+		return skip(SkipNoValue)
+	}
+	hash, ext, err := db.importKey(t.Value, t.ExtHash)
+	if err != nil {
+		return skip(err.Error())
+	}
+	var revoked, expiredState bool
+	switch strings.ToUpper(t.State) {
+	case "", "ACTIVE":
+	case "REVOKED", "INACTIVE", "GRACEFULLY_ROTATED":
+		revoked = true
+	case "EXPIRED":
+		expiredState = true
+	default:
+		return skip(SkipUnknownState)
+	}
+	var appID int64
+	var appState string
+	err = c.QueryRowContext(ctx, `SELECT id, state FROM apps WHERE client_id = ?`, t.ClientID).Scan(&appID, &appState)
+	if errors.Is(err, sql.ErrNoRows) || appState == "deleted" {
+		return skip(SkipUnknownApp)
+	}
+	if err != nil {
+		return err
+	}
+	if found, err := importedExists(ctx, c, hash, ext, t.Value); err != nil || found {
+		if err != nil {
+			return err
+		}
+		return skip(SkipExists)
+	}
+	var refreshHash []byte
+	var refreshExt any
+	hasRefresh := t.RefreshValue != "" || t.RefreshExtHash != ""
+	if hasRefresh {
+		if refreshHash, refreshExt, err = db.importKey(t.RefreshValue, t.RefreshExtHash); err != nil {
+			return skip(err.Error())
+		}
+		if found, err := importedExists(ctx, c, refreshHash, refreshExt, t.RefreshValue); err != nil || found {
+			if err != nil {
+				return err
+			}
+			return skip(SkipExists)
+		}
+	}
+
+	now := ms(db.now())
+	var family int64
+	if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&family); err != nil {
+		return err
+	}
+	issued := ms(t.IssuedAt)
+	expires := importExpiry(t.IssuedAt, t.Validity)
+	if expiredState {
+		expires = min(expires, now)
+	}
+	if err := db.insertImported(ctx, c, family, appID, family, tokenadmin.AccessToken, t, hash, ext, issued, expires, revoked, now); err != nil {
+		return err
+	}
+	res.Imported++
+	if !hasRefresh {
+		return nil
+	}
+	rIssued := t.RefreshIssuedAt
+	if rIssued.IsZero() {
+		rIssued = t.IssuedAt
+	}
+	if err := db.insertImported(ctx, c, family+1, appID, family, tokenadmin.RefreshToken, t, refreshHash, refreshExt,
+		ms(rIssued), importExpiry(rIssued, t.RefreshValidity), revoked, now); err != nil {
+		return err
+	}
+	res.Refresh++
+	return nil
+}
+
+// importExpiry is when a token issued at issued with WSO2 validity v
+// expires; negative v never expires (NeverExpires from issue).
+func importExpiry(issued time.Time, v time.Duration) int64 {
+	if v < 0 {
+		v = NeverExpires
+	}
+	return ms(issued.Add(v))
+}
+
+// insertImported stores one imported token. Expired tokens are marked as
+// swept at once, so they never enter the live indexes.
+func (db *DB) insertImported(ctx context.Context, c conn, id, appID, family int64, typ tokenadmin.TokenType,
+	t *ImportedToken, hash []byte, ext any, issued, expires int64, revoked bool, now int64) error {
+	tokenID, err := db.randomString(16)
+	if err != nil {
+		return err
+	}
+	var revokedAt, revokedBy, reason any
+	if revoked {
+		revokedAt, revokedBy, reason = now, ImportActor, ReasonImportedRevoke
+	}
+	expired := 0
+	if expires <= now {
+		expired = 1
+	}
+	_, err = c.ExecContext(ctx, `INSERT INTO tokens (id, token_id, hash, ext_hash, type, app_id, user_name,
+		scope, grant_type, family_id, issued_at, expires_at, revoked_at, revoked_by, revoke_reason, expired)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, tokenID, hash, ext, string(typ), appID, t.User, strings.Join(t.Scopes, " "), t.GrantType,
+		family, issued, expires, revokedAt, revokedBy, reason, expired)
+	return err
+}
