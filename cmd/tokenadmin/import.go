@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -323,13 +324,29 @@ func wso2Hash(v string) (hash string, ok bool) {
 	if v == "" {
 		return "", true
 	}
-	if h, isJSON := wso2HashJSON(v); isJSON {
+	if strings.HasPrefix(v, "{") {
+		h, _ := wso2HashJSON(v)
 		return h, h != ""
 	}
-	return strings.ToLower(v), true
+	h := strings.ToLower(v)
+	return h, isSHA256Hex(h)
 }
 
-// wso2HashJSON parses the JSON form; hash is "" for another algorithm.
+// isSHA256Hex reports whether h is a SHA-256 digest in lower-case hex.
+func isSHA256Hex(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := range len(h) {
+		if c := h[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// wso2HashJSON parses the JSON form; hash is "" for another algorithm or
+// a value that is not a SHA-256 digest.
 func wso2HashJSON(v string) (hash string, isJSON bool) {
 	if !strings.HasPrefix(v, "{") {
 		return "", false
@@ -341,7 +358,10 @@ func wso2HashJSON(v string) (hash string, isJSON bool) {
 	if !strings.EqualFold(strings.ReplaceAll(h.Algorithm, "-", ""), "SHA256") {
 		return "", true
 	}
-	return strings.ToLower(h.Hash), true
+	if hash := strings.ToLower(h.Hash); isSHA256Hex(hash) {
+		return hash, true
+	}
+	return "", true
 }
 
 // wso2Time reads a TIMESTAMP as exported (UTC, WIRE.md §9.4).
@@ -363,8 +383,10 @@ func wso2Millis(v string, def time.Duration) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n < 0 {
-		return -1, nil // never expires
+	// Negative means never expires (WIRE.md §9.4); so does a period too
+	// long for a time.Duration (about 292 years, such as Long.MAX_VALUE).
+	if n < 0 || n > math.MaxInt64/int64(time.Millisecond) {
+		return -1, nil
 	}
 	return time.Duration(n) * time.Millisecond, nil
 }
