@@ -109,7 +109,9 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 // ext_hash (nil for a value).
 func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) {
 	if value != "" {
-		return db.hashValue(value), nil, nil
+		// Record WSO2's hash too, so that a later export holding only the
+		// hash of this token is recognised as the same token.
+		return db.hashValue(value), extHash(value), nil
 	}
 	ext = strings.ToLower(ext)
 	if !lowerHex256.MatchString(ext) {

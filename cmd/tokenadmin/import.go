@@ -65,11 +65,12 @@ func init() {
 	register(&command{
 		name:    "import wso2",
 		summary: "import apps and tokens from CSV exports of WSO2's IDN_OAUTH_CONSUMER_APPS and IDN_OAUTH2_ACCESS_TOKEN",
-		usage:   "[--apps APPS.csv] [--tokens TOKENS.csv] [--json] [--db FILE]",
+		usage:   "[--apps APPS.csv] [--tokens TOKENS.csv [--scopes SCOPES.csv]] [--json] [--db FILE]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			db := dbFlag(fs)
 			appsFile := fs.String("apps", "", "CSV `file` of IDN_OAUTH_CONSUMER_APPS, with a header row")
 			tokensFile := fs.String("tokens", "", "CSV `file` of IDN_OAUTH2_ACCESS_TOKEN, with a header row")
+			scopesFile := fs.String("scopes", "", "CSV `file` of IDN_OAUTH2_ACCESS_TOKEN_SCOPE (TOKEN_ID, TOKEN_SCOPE): where IS 5.1 and later keep scopes")
 			asJSON := fs.Bool("json", false, "print the summary as JSON")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
@@ -78,8 +79,16 @@ func init() {
 				if *appsFile == "" && *tokensFile == "" {
 					return usagef("give --apps, --tokens or both")
 				}
-				var apps, tokens *csvTable
+				var apps, tokens, scopes *csvTable
 				var err error
+				if *scopesFile != "" {
+					if *tokensFile == "" {
+						return usagef("--scopes goes with --tokens")
+					}
+					if scopes, err = readCSV(*scopesFile); err != nil {
+						return err
+					}
+				}
 				if *appsFile != "" {
 					if apps, err = readCSV(*appsFile); err != nil {
 						return err
@@ -95,7 +104,7 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				sum, err := importWSO2(e, s, apps, tokens)
+				sum, err := importWSO2(e, s, apps, tokens, scopes)
 				if err != nil {
 					return err
 				}
@@ -140,7 +149,15 @@ func readCSV(name string) (*csvTable, error) {
 	return t, nil
 }
 
-func (t *csvTable) has(col string) bool { _, ok := t.cols[col]; return ok }
+// has reports whether any of cols is a column of t.
+func (t *csvTable) has(cols ...string) bool {
+	for _, c := range cols {
+		if _, ok := t.cols[c]; ok {
+			return true
+		}
+	}
+	return false
+}
 
 // get returns the row's value of the first of cols present, trimmed; SQL
 // NULL exports read as empty.
@@ -166,7 +183,7 @@ func wso2User(name, domain string) string {
 	return domain + "/" + name
 }
 
-func importWSO2(e *env, s *store.DB, apps, tokens *csvTable) (*importSummary, error) {
+func importWSO2(e *env, s *store.DB, apps, tokens, scopes *csvTable) (*importSummary, error) {
 	sum := new(importSummary)
 	sum.Apps.Skipped, sum.Apps.DroppedGrantTypes, sum.Tokens.Skipped = map[string]int{}, map[string]int{}, map[string]int{}
 	keyByID := map[string]string{}
@@ -205,6 +222,15 @@ func importWSO2(e *env, s *store.DB, apps, tokens *csvTable) (*importSummary, er
 			}
 			_, err := s.CreateApp(e.ctx, a)
 			if tokenadmin.ErrorCode(err) == tokenadmin.CodeConflict {
+				// An earlier run may have stopped between creating the app
+				// and setting its secret: finish that, and nothing else.
+				if secret := apps.get(row, "CONSUMER_SECRET"); secret != "" {
+					if have, gerr := s.GetApp(e.ctx, key); gerr == nil && !have.HasSecret {
+						if err := s.SetClientSecret(e.ctx, key, secret); err != nil {
+							return nil, fmt.Errorf("app %q: %w", key, err)
+						}
+					}
+				}
 				sum.Apps.Skipped["already exists"]++
 				continue
 			}
@@ -233,9 +259,32 @@ func importWSO2(e *env, s *store.DB, apps, tokens *csvTable) (*importSummary, er
 	default:
 		return nil, fmt.Errorf("%s: no CONSUMER_KEY or CONSUMER_KEY_ID column", tokens.name)
 	}
+	// From IS 5.1 on, scopes live in IDN_OAUTH2_ACCESS_TOKEN_SCOPE and the
+	// token row has only an md5 of them: without that table, every token
+	// would come in without its scope, so refuse rather than lose them.
+	scopesByToken := map[string][]string{}
+	if scopes != nil {
+		if !scopes.has("TOKEN_ID") || !scopes.has("TOKEN_SCOPE") {
+			return nil, fmt.Errorf("%s: want TOKEN_ID and TOKEN_SCOPE columns", scopes.name)
+		}
+		if !tokens.has("TOKEN_ID") {
+			return nil, fmt.Errorf("%s: no TOKEN_ID column to join %s on", tokens.name, scopes.name)
+		}
+		for _, row := range scopes.rows {
+			if id, sc := scopes.get(row, "TOKEN_ID"), scopes.get(row, "TOKEN_SCOPE"); id != "" && sc != "" {
+				scopesByToken[id] = append(scopesByToken[id], sc)
+			}
+		}
+	} else if tokens.has("TOKEN_SCOPE_HASH") && !tokens.has("TOKEN_SCOPE", "SCOPES", "SCOPE") {
+		return nil, fmt.Errorf("%s keeps scopes in IDN_OAUTH2_ACCESS_TOKEN_SCOPE: export it too and give --scopes", tokens.name)
+	}
 	var batch []store.ImportedToken
 	for _, row := range tokens.rows {
 		it, reason := wso2Token(tokens, row, keyByID)
+		if sc, ok := scopesByToken[tokens.get(row, "TOKEN_ID")]; ok && len(it.Scopes) == 0 {
+			slices.Sort(sc)
+			it.Scopes = slices.Compact(sc)
+		}
 		if reason != "" {
 			sum.Tokens.Skipped[reason]++
 			continue

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"tokenadmin"
@@ -26,7 +27,7 @@ func TestImportWSO2(t *testing.T) {
 	sum := sha256.Sum256([]byte("hashed-token"))
 	hashJSON := `"{""algorithm"":""SHA-256"",""hash"":""` + hex.EncodeToString(sum[:]) + `""}"`
 	eras := []struct {
-		name, apps, tokens string
+		name, apps, tokens, scopes string
 	}{
 		{
 			name: "IS 5.0 columns",
@@ -46,6 +47,7 @@ func TestImportWSO2(t *testing.T) {
 				"t2,old-token,NULL,7,alice,-1234,PRIMARY,APPLICATION_USER,password,2015-01-01 00:00:00,2015-01-01 00:00:00,3600000,-1,x,REVOKED,x,alice,,\n" +
 				"t3,encrypted-blob,NULL,7,bob,-1234,LDAP,APPLICATION_USER,password,2099-01-01 00:00:00,2099-01-01 00:00:00,-1,-1,x,ACTIVE,NONE,bob," + hashJSON + ",\n" +
 				"t4,other-token,NULL,99,alice,-1234,PRIMARY,APPLICATION_USER,password,2015-01-01 00:00:00,2015-01-01 00:00:00,3600000,-1,x,ACTIVE,NONE,alice,,\n",
+			scopes: "TOKEN_ID,TOKEN_SCOPE,TENANT_ID\nt1,openid,-1234\nt1,orders,-1234\nt3,read,-1234\n",
 		},
 	}
 	for _, era := range eras {
@@ -53,8 +55,12 @@ func TestImportWSO2(t *testing.T) {
 			path := newDatabase(t)
 			apps := writeFile(t, "apps.csv", era.apps)
 			tokens := writeFile(t, "tokens.csv", era.tokens)
+			args := []string{"import", "wso2", "--apps", apps, "--tokens", tokens, "--db", path}
+			if era.scopes != "" {
+				args = append(args, "--scopes", writeFile(t, "scopes.csv", era.scopes))
+			}
 			var got importSummary
-			if err := json.Unmarshal([]byte(mustRun(t, "", "import", "wso2", "--apps", apps, "--tokens", tokens, "--db", path, "--json")), &got); err != nil {
+			if err := json.Unmarshal([]byte(mustRun(t, "", append(args, "--json")...)), &got); err != nil {
 				t.Fatal(err)
 			}
 			if got.Apps.Created != 1 || !reflect.DeepEqual(got.Apps.DroppedGrantTypes, map[string]int{"authorization_code": 1}) {
@@ -69,7 +75,7 @@ func TestImportWSO2(t *testing.T) {
 				t.Errorf("tokens: %+v", got.Tokens)
 			}
 
-			again := mustRun(t, "", "import", "wso2", "--apps", apps, "--tokens", tokens, "--db", path)
+			again := mustRun(t, "", args...)
 			wantText := "apps: 0 created, 1 skipped\n  skipped: already exists: 1\n" +
 				"tokens: 0 imported (and 0 refresh tokens), " + map[bool]string{true: "4", false: "3"}[imported == 3] + " skipped\n" +
 				"  skipped: already imported: " + map[bool]string{true: "3", false: "2"}[imported == 3] + "\n" +
@@ -88,6 +94,10 @@ func TestImportWSO2(t *testing.T) {
 				}
 			}
 			if imported == 3 {
+				// Scopes joined from IDN_OAUTH2_ACCESS_TOKEN_SCOPE.
+				if tok, err := db.LookupToken(t.Context(), "plain-token"); err != nil || !reflect.DeepEqual(tok.Scopes, []string{"openid", "orders"}) {
+					t.Errorf("plain-token scopes: %+v, %v; want [openid orders]", tok, err)
+				}
 				tok, err := db.LookupToken(t.Context(), "hashed-token")
 				if err != nil || tok.State != tokenadmin.StateActive || tok.User != "LDAP/bob" {
 					t.Errorf("hash-only token: %+v, %v", tok, err)
@@ -117,5 +127,34 @@ func TestImportWSO2Errors(t *testing.T) {
 				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestImportWSO2NeedsScopeTable: an IS 5.1+ export keeps scopes in a table
+// of its own; importing its tokens without it would drop every scope.
+func TestImportWSO2NeedsScopeTable(t *testing.T) {
+	path := newDatabase(t)
+	tokens := writeFile(t, "tokens.csv", "TOKEN_ID,ACCESS_TOKEN,CONSUMER_KEY,AUTHZ_USER,TIME_CREATED,VALIDITY_PERIOD,TOKEN_SCOPE_HASH,TOKEN_STATE\n"+
+		"t1,v,ck1,alice,2099-01-01 00:00:00,3600000,abc,ACTIVE\n")
+	r := runMain(t, "", "import", "wso2", "--tokens", tokens, "--db", path)
+	if r.code != 1 || !strings.Contains(r.stderr, "give --scopes") {
+		t.Errorf("import without the scope table: exit %d, stderr %q; want 1 and a hint to give --scopes", r.code, r.stderr)
+	}
+}
+
+// TestImportWSO2SameTokenByValueThenByHash: a token imported with its
+// value is the same token when a later export holds only its hash.
+func TestImportWSO2SameTokenByValueThenByHash(t *testing.T) {
+	path := newDatabase(t)
+	apps := writeFile(t, "apps.csv", "CONSUMER_KEY,APP_NAME\nck1,Portal\n")
+	byValue := writeFile(t, "v.csv", "ACCESS_TOKEN,CONSUMER_KEY,AUTHZ_USER,TIME_CREATED,VALIDITY_PERIOD,TOKEN_STATE\n"+
+		"the-token,ck1,alice,2099-01-01 00:00:00,3600000,ACTIVE\n")
+	sum := sha256.Sum256([]byte("the-token"))
+	byHash := writeFile(t, "h.csv", "ACCESS_TOKEN,ACCESS_TOKEN_HASH,CONSUMER_KEY,AUTHZ_USER,TIME_CREATED,VALIDITY_PERIOD,TOKEN_STATE\n"+
+		"encrypted,"+hex.EncodeToString(sum[:])+",ck1,alice,2099-01-01 00:00:00,3600000,ACTIVE\n")
+	mustRun(t, "", "import", "wso2", "--apps", apps, "--tokens", byValue, "--db", path)
+	out := mustRun(t, "", "import", "wso2", "--tokens", byHash, "--db", path)
+	if !strings.Contains(out, "tokens: 0 imported") || !strings.Contains(out, "already imported: 1") {
+		t.Errorf("second import, by hash:\n%s\nwant the token recognised as already imported", out)
 	}
 }

@@ -3,8 +3,9 @@
 -- valid and revocable by value: a lookup whose HMAC finds nothing tries
 -- ext_hash = lower(hex(sha256(value))). Their "hash" column holds a keyed
 -- hash of the WSO2 hash instead (it is NOT NULL UNIQUE), which no token
--- value can produce. Tokens imported with their value, and every token
--- we issue, have no ext_hash.
+-- value can produce. Tokens imported with their value record WSO2's hash
+-- too, so that a later export of the same token as a hash only is known;
+-- tokens we issue have no ext_hash.
 ALTER TABLE tokens ADD COLUMN ext_hash TEXT;
 
 CREATE UNIQUE INDEX tokens_ext_hash ON tokens (ext_hash) WHERE ext_hash IS NOT NULL;
