@@ -106,7 +106,7 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 }
 
 // importKey is how a token value or WSO2 hash is stored: hash, and
-// ext_hash (nil for a value).
+// ext_hash (WSO2's SHA-256 of the token, in both cases).
 func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) {
 	if value != "" {
 		// Record WSO2's hash too, so that a later export holding only the
@@ -124,9 +124,6 @@ func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) 
 
 // importedExists reports whether the token with this key is stored.
 func importedExists(ctx context.Context, c conn, hash []byte, ext any, value string) (bool, error) {
-	if ext == nil && value != "" {
-		ext = extHash(value) // imported earlier as a hash only
-	}
 	var n int
 	err := c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE hash = ?`, hash).Scan(&n)
 	if err == nil && n == 0 && ext != nil {
