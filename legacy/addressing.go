@@ -46,9 +46,6 @@ import (
 const (
 	nsWSA         = "http://www.w3.org/2005/08/addressing"
 	nsWSASub      = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
-	actorNext11   = "http://schemas.xmlsoap.org/soap/actor/next"
-	roleNext12    = "http://www.w3.org/2003/05/soap-envelope/role/next"
-	roleUltimate  = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
 	wsaAnonFinal  = nsWSA + "/anonymous"
 	wsaAnonSub    = nsWSASub + "/role/anonymous"
 	wsaFaultFinal = nsWSA + "/soap/fault"
@@ -103,17 +100,12 @@ func (a *addressing) writeHeader(b *soap.Writer, action string) {
 }
 
 // targeted reports whether header block h is for us, the ultimate
-// receiver (SOAP 1.1 §4.2.2, SOAP 1.2 part 1 §5.2.2; Axiom's
-// getHeadersToProcess with no role player).
+// receiver (Axiom's getHeadersToProcess with no role player): soap's rule.
 func targeted(v version, h *soap.Element) bool {
 	if v == soap11 {
-		a, ok := h.AttrValue(nsSOAP11, "actor")
-		a = strings.TrimSpace(a)
-		return !ok || a == "" || a == actorNext11
+		return soap.Targeted(soap.SOAP11, h)
 	}
-	r, ok := h.AttrValue(nsSOAP12, "role")
-	r = strings.TrimSpace(r)
-	return !ok || r == "" || r == roleNext12 || r == roleUltimate
+	return soap.Targeted(soap.SOAP12, h)
 }
 
 // readHeaders reads the request's header blocks (header may be nil): its

@@ -85,7 +85,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
-		if s.wsdl != nil && wantsWSDL(r.URL.RawQuery) {
+		if s.wsdl != nil && soap.WantsWSDL(r.URL.RawQuery) {
 			s.serveWSDL(w, r)
 			return
 		}
@@ -281,20 +281,6 @@ func readEnvelope(root *soap.Element) (version, *soap.Element, *soap.Element, *f
 		}
 	}
 	return v, header, nil, genericFault("SOAP Body not found")
-}
-
-// wantsWSDL reports whether the query asks for the description (?wsdl,
-// any case, with or without a value).
-func wantsWSDL(rawQuery string) bool {
-	for rawQuery != "" {
-		var key string
-		key, rawQuery, _ = strings.Cut(rawQuery, "&")
-		key, _, _ = strings.Cut(key, "=")
-		if strings.EqualFold(key, "wsdl") {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) logger() *slog.Logger {

@@ -201,7 +201,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
-		if s.WSDL != nil && wantsWSDL(r.URL.RawQuery) {
+		if s.WSDL != nil && WantsWSDL(r.URL.RawQuery) {
 			s.serveWSDL(&x)
 			return
 		}
@@ -380,7 +380,7 @@ func (s *Server) checkHeaders(req *Request) error {
 		if err != nil {
 			return err
 		}
-		if !must || !targeted(req.Version, h) {
+		if !must || !Targeted(req.Version, h) {
 			continue
 		}
 		if _, ok := s.headers[h.Name]; !ok {
@@ -401,7 +401,7 @@ func (s *Server) processHeaders(ctx context.Context, req *Request) error {
 	}
 	for _, h := range req.Header.Children {
 		fn, ok := s.headers[h.Name]
-		if !ok || !targeted(req.Version, h) {
+		if !ok || !Targeted(req.Version, h) {
 			continue
 		}
 		if err := fn(ctx, req, h); err != nil {

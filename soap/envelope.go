@@ -211,10 +211,10 @@ func invalid(format string, args ...any) error {
 	return tokenadmin.Errorf(tokenadmin.CodeInvalid, format, args...)
 }
 
-// targeted reports whether header block h is addressed to us, the ultimate
+// Targeted reports whether header block h is addressed to us, the ultimate
 // receiver: SOAP 1.1 §4.2.2 (actor absent or .../actor/next), SOAP 1.2
 // part 1 §5.2.2 (role absent, next or ultimateReceiver; never none).
-func targeted(v Version, h *Element) bool {
+func Targeted(v Version, h *Element) bool {
 	if v == SOAP11 {
 		a, ok := h.AttrValue(ns11, "actor")
 		a = strings.TrimSpace(a)

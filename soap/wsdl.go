@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// wantsWSDL reports whether a query asks for the service description:
+// WantsWSDL reports whether a query asks for the service description:
 // "?wsdl", in any case, with or without a value, as Axis2 and most SOAP
 // stacks accept it.
-func wantsWSDL(rawQuery string) bool {
+func WantsWSDL(rawQuery string) bool {
 	for rawQuery != "" {
 		var key string
 		key, rawQuery, _ = strings.Cut(rawQuery, "&")
