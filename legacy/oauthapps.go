@@ -181,14 +181,24 @@ func (h *Handler) getAllOAuthApplicationData(ctx context.Context, x *call, _ *so
 	return nil
 }
 
-func (h *Handler) getOAuthApplicationData(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
+// appByKey is the app the request's consumerKey names, with WSO2's fault
+// for a missing or unknown key.
+func (h *Handler) appByKey(ctx context.Context, x *call, wrapper *soap.Element) (*tokenadmin.App, error) {
 	key, _ := text(wrapper, "consumerKey")
 	if key == "" {
-		return clientError(msgAppByKey)
+		return nil, clientError(msgAppByKey)
 	}
 	a, err := h.AppAdmin.Get(ctx, x.caller, key)
 	if err != nil {
-		return appError(msgAppByKey, err)
+		return nil, appError(msgAppByKey, err)
+	}
+	return a, nil
+}
+
+func (h *Handler) getOAuthApplicationData(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
+	a, err := h.appByKey(ctx, x, wrapper)
+	if err != nil {
+		return err
 	}
 	h.writeAppResponse(w, "getOAuthApplicationDataResponse", x.caller, a)
 	return nil
@@ -412,13 +422,9 @@ func (h *Handler) getAllowedGrantTypes(_ context.Context, _ *call, _ *soap.Eleme
 
 // getOauthApplicationState is ACTIVE or REVOKED (disabled).
 func (h *Handler) getOauthApplicationState(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
-	key, _ := text(wrapper, "consumerKey")
-	if key == "" {
-		return clientError(msgAppByKey)
-	}
-	a, err := h.AppAdmin.Get(ctx, x.caller, key)
+	a, err := h.appByKey(ctx, x, wrapper)
 	if err != nil {
-		return appError(msgAppByKey, err)
+		return err
 	}
 	w.Raw(`<ns:getOauthApplicationStateResponse xmlns:ns="` + nsAxis2 + `">`)
 	w.Elem("ns:return", wso2State(a.State))
