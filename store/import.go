@@ -223,7 +223,7 @@ func importExpiry(issued time.Time, v time.Duration) int64 {
 // swept at once, so they never enter the live indexes.
 func (db *DB) insertImported(ctx context.Context, c conn, id, appID, family int64, typ tokenadmin.TokenType,
 	t *ImportedToken, hash []byte, ext any, issued, expires int64, revoked bool, now int64) error {
-	tokenID, err := db.randomString(16)
+	tokenID, err := db.newTokenID()
 	if err != nil {
 		return err
 	}

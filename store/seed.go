@@ -68,7 +68,7 @@ func (db *DB) Seed(ctx context.Context, spec SeedSpec) error {
 					name string
 					ttl  time.Duration
 				}{{"access", spec.AccessTTL}, {"refresh", spec.RefreshTTL}} {
-					id, err := db.randomString(16)
+					id, err := db.newTokenID()
 					if err != nil {
 						return err
 					}

@@ -433,7 +433,7 @@ func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl 
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := db.randomString(16)
+	id, err := db.newTokenID()
 	if err != nil {
 		return nil, "", err
 	}
@@ -449,6 +449,17 @@ func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl 
 		ExpiresAt: now.Add(ttl).Truncate(time.Millisecond).UTC(),
 		State:     tokenadmin.StateActive,
 	}, value, nil
+}
+
+// newTokenID returns a random public token ID (128 bits, base64url). An ID
+// never starts with '-' (it becomes '_'), so that one typed as a
+// command-line argument cannot be taken for a flag.
+func (db *DB) newTokenID() (string, error) {
+	id, err := db.randomString(16)
+	if err == nil && id[0] == '-' {
+		id = "_" + id[1:]
+	}
+	return id, err
 }
 
 // randomString returns n random bytes, base64url-encoded without padding.
