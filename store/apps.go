@@ -59,7 +59,7 @@ func (db *DB) insertApp(ctx context.Context, a tokenadmin.App, withSecret bool) 
 		return nil, "", tokenadmin.Errorf(tokenadmin.CodeInvalid, "app name is required")
 	}
 	if a.ClientID == "" {
-		id, err := db.randomString(15)
+		id, err := db.randomID(15)
 		if err != nil {
 			return nil, "", err
 		}

@@ -451,11 +451,14 @@ func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl 
 	}, value, nil
 }
 
-// newTokenID returns a random public token ID (128 bits, base64url). An ID
-// never starts with '-' (it becomes '_'), so that one typed as a
+// newTokenID returns a random public token ID (128 bits, base64url).
+func (db *DB) newTokenID() (string, error) { return db.randomID(16) }
+
+// randomID returns n random bytes, base64url-encoded, as an identifier
+// that never starts with '-' (it becomes '_'), so that one typed as a
 // command-line argument cannot be taken for a flag.
-func (db *DB) newTokenID() (string, error) {
-	id, err := db.randomString(16)
+func (db *DB) randomID(n int) (string, error) {
+	id, err := db.randomString(n)
 	if err == nil && id[0] == '-' {
 		id = "_" + id[1:]
 	}
