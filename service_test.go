@@ -32,7 +32,7 @@ var (
 	zeroCaller  = tokenadmin.Caller{}
 	// Authenticators never produce these two, but the Service must not
 	// trust that: both are unauthenticated.
-	unknownRoleCaller = tokenadmin.Caller{Name: "mallory", Role: "auditor"}
+	unknownRoleCaller = tokenadmin.Caller{Name: "mallory", Role: "superuser"}
 	namelessCaller    = tokenadmin.Caller{Role: tokenadmin.RoleAdmin}
 )
 

@@ -152,12 +152,13 @@ type Role string
 
 // Roles.
 const (
-	RoleAdmin Role = "admin" // everything
-	RoleUser  Role = "user"  // self-service: own tokens only
+	RoleAdmin   Role = "admin"   // everything
+	RoleAuditor Role = "auditor" // reads everything, changes nothing
+	RoleUser    Role = "user"    // self-service: own tokens, and the apps they own
 )
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleUser }
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleAuditor || r == RoleUser }
 
 // User is an account that may call the admin API.
 type User struct {
