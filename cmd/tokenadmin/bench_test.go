@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,38 +113,15 @@ func activeTokenIDs(b *testing.B, path string, fromUser string, n int) []string 
 // throughput and latency percentiles.
 func load(b *testing.B, do func(i int) error) {
 	b.Helper()
-	lat := make([]time.Duration, b.N)
-	var next atomic.Int64
-	var failed atomic.Int64
-	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
-	for range benchConcurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := do(i); err != nil {
-					if failed.Add(1) == 1 {
-						b.Error(err)
-					}
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	r := runLoad(context.Background(), benchConcurrency, b.N, 0, do)
 	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	if r.Errors > 0 {
+		b.Errorf("%d of %d requests failed; first: %s", r.Errors, r.Requests, r.FirstError)
+	}
+	b.ReportMetric(r.PerSecond, "req/s")
+	b.ReportMetric(float64(r.P50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
 	b.ReportMetric(0, "ns/op")
 }
 
