@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tokenadmin"
+	"tokenadmin/store"
 )
 
 // TestAuthorization drives every API of the real server (native SOAP,
@@ -683,4 +684,18 @@ func cliRevokeHolder(f *authzFixture, tk target) string {
 func cliAppShow(f *authzFixture, tk target) string {
 	code, out := f.cli("app", "show", tk.clientID)
 	return effect(code == 0 && strings.Contains(out, tk.clientID))
+}
+
+// TestUserAddAuditor: the CLI creates auditors, and the migrated schema
+// stores them.
+func TestUserAddAuditor(t *testing.T) {
+	path := newDatabase(t)
+	out := mustRun(t, "eve-password\n", "user", "add", "eve", "--role", "auditor", "--db", path)
+	if !strings.Contains(out, "added user eve (role auditor)") {
+		t.Errorf("stdout = %q", out)
+	}
+	u, err := openTestStore(t, path, store.Options{}).GetUser(t.Context(), "eve")
+	if err != nil || u.Role != tokenadmin.RoleAuditor {
+		t.Errorf("GetUser(eve) = %+v, %v; want role auditor", u, err)
+	}
 }
