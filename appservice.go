@@ -18,9 +18,10 @@ func NewApp(name string) App {
 var errIntrospectAdminOnly = Errorf(CodeForbidden, "only an admin may allow an app to introspect tokens")
 
 // AppService applies the access rules of app management on top of an
-// AppStore: admins manage every app, users the apps they own. An app the
-// caller may not manage is reported as not found, so client IDs cannot be
-// probed. Only admins may grant the introspection permission.
+// AppStore: admins manage every app, users the apps they own, auditors
+// read every app and change none (CodeForbidden). An app the caller may
+// not see is reported as not found, so client IDs cannot be probed. Only
+// admins may grant the introspection permission.
 type AppService struct {
 	Apps AppStore
 }
@@ -28,7 +29,7 @@ type AppService struct {
 // Register creates an app and returns its secret, shown this once. A user
 // registers apps for themselves; an admin for anyone.
 func (s *AppService) Register(ctx context.Context, c Caller, a App) (*App, string, error) {
-	if err := authenticated(c); err != nil {
+	if err := mayChange(c); err != nil {
 		return nil, "", err
 	}
 	if c.Role != RoleAdmin {
@@ -47,7 +48,7 @@ func (s *AppService) Register(ctx context.Context, c Caller, a App) (*App, strin
 	return s.Apps.RegisterApp(ctx, a)
 }
 
-// Get returns an app the caller may manage.
+// Get returns an app the caller may see.
 func (s *AppService) Get(ctx context.Context, c Caller, clientID string) (*App, error) {
 	if err := authenticated(c); err != nil {
 		return nil, err
@@ -59,19 +60,19 @@ func (s *AppService) Get(ctx context.Context, c Caller, clientID string) (*App, 
 	if err != nil {
 		return nil, err
 	}
-	if c.Role != RoleAdmin && a.Owner != c.Name {
+	if !readsAll(c) && a.Owner != c.Name {
 		return nil, Errorf(CodeNotFound, "app %q not found", clientID)
 	}
 	return a, nil
 }
 
-// List returns the apps the caller may manage.
+// List returns the apps the caller may see.
 func (s *AppService) List(ctx context.Context, c Caller) ([]*App, error) {
 	if err := authenticated(c); err != nil {
 		return nil, err
 	}
 	owner := ""
-	if c.Role != RoleAdmin {
+	if !readsAll(c) {
 		owner = c.Name
 	}
 	return s.Apps.ListApps(ctx, owner)
@@ -80,6 +81,9 @@ func (s *AppService) List(ctx context.Context, c Caller) ([]*App, error) {
 // Update changes an app's policy. Lifetimes apply to tokens issued
 // afterwards. Only an admin may give an app to another owner.
 func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u AppUpdate) (*App, error) {
+	if err := mayChange(c); err != nil {
+		return nil, err
+	}
 	a, err := s.Get(ctx, c, clientID)
 	if err != nil {
 		return nil, err
@@ -99,7 +103,7 @@ func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u Ap
 
 // SetState enables or disables an app; disabling revokes its tokens.
 func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (int, error) {
-	if err := authenticated(c); err != nil {
+	if err := mayChange(c); err != nil {
 		return 0, err
 	}
 	if state != AppActive && state != AppDisabled {
@@ -113,6 +117,9 @@ func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, st
 
 // Delete revokes an app's tokens and deletes it.
 func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (int, error) {
+	if err := mayChange(c); err != nil {
+		return 0, err
+	}
 	if _, err := s.Get(ctx, c, clientID); err != nil {
 		return 0, err
 	}
@@ -121,8 +128,22 @@ func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (int
 
 // RegenerateSecret replaces an app's secret, revoking its tokens.
 func (s *AppService) RegenerateSecret(ctx context.Context, c Caller, clientID string) (string, int, error) {
+	if err := mayChange(c); err != nil {
+		return "", 0, err
+	}
 	if _, err := s.Get(ctx, c, clientID); err != nil {
 		return "", 0, err
 	}
 	return s.Apps.RegenerateSecret(ctx, clientID, c.Name)
+}
+
+// mayChange refuses unauthenticated callers and auditors.
+func mayChange(c Caller) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
+	if c.Role == RoleAuditor {
+		return errReadOnly
+	}
+	return nil
 }

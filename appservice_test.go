@@ -461,6 +461,49 @@ func TestAppServiceAccess(t *testing.T) {
 	}
 }
 
+// TestAppServiceAuditor: an auditor reads every app and changes none.
+// A change is Forbidden before the store is asked anything, for any app,
+// existing or not.
+func TestAppServiceAuditor(t *testing.T) {
+	auditor := tokenadmin.Caller{Name: "audrey", Role: tokenadmin.RoleAuditor}
+	for _, op := range appOps {
+		for _, id := range []string{adminApp, ownApp, otherApp, unknownApp} {
+			t.Run(op.name+"/"+id, func(t *testing.T) {
+				svc, store := newAppService(t)
+				before := store.app(id)
+				err := op.call(t, svc, store, auditor, id)
+				switch {
+				case op.mutation(auditor, id) != nil:
+					wantCode(t, op.name, err, tokenadmin.CodeForbidden)
+					wantAppStoreCalls(t, store)
+				case id == unknownApp:
+					wantCode(t, op.name, err, tokenadmin.CodeNotFound)
+					wantAppStoreCalls(t, store, lookupCall(id))
+				default:
+					wantCode(t, op.name, err, "")
+					wantAppStoreCalls(t, store, lookupCall(id))
+				}
+				if after := store.app(id); !reflect.DeepEqual(after, before) {
+					t.Errorf("auditor's %s changed the app from %+v to %+v", op.name, before, after)
+				}
+			})
+		}
+	}
+	t.Run("List lists every app", func(t *testing.T) {
+		svc, store := newAppService(t)
+		if _, err := svc.List(t.Context(), auditor); err != nil {
+			t.Fatal(err)
+		}
+		wantAppStoreCalls(t, store, appStoreCall{Method: "ListApps"})
+	})
+	t.Run("Register is Forbidden", func(t *testing.T) {
+		svc, store := newAppService(t)
+		_, _, err := svc.Register(t.Context(), auditor, tokenadmin.NewApp("X"))
+		wantCode(t, "Register", err, tokenadmin.CodeForbidden)
+		wantAppStoreCalls(t, store)
+	})
+}
+
 func TestAppServiceRegister(t *testing.T) {
 	type testCase struct {
 		name     string

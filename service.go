@@ -12,23 +12,51 @@ import (
 // so the rules live in one place:
 //
 //   - an admin may see and revoke every token;
+//   - an auditor may see every token and every user's authorized apps,
+//     and change nothing: every revocation is CodeForbidden;
 //   - a user may see and revoke only tokens whose user is themselves.
 //     Naming another user is CodeForbidden; a token ID of another user's
-//     token is CodeTokenNotFound, so token IDs cannot be probed.
+//     token is CodeTokenNotFound, so token IDs cannot be probed;
+//   - a user who owns an app (App.Owner) may also see and revoke that
+//     app's tokens, whoever holds them: listActiveTokens and revokeTokens
+//     with the app's clientId (every user, or one named user), and
+//     revokeToken and getToken of any token of the app. Another owner's
+//     app's token that is not the caller's own stays CodeTokenNotFound.
 type Service struct {
 	Tokens TokenStore
+	// Apps tells who owns which app. Without it no user is treated as
+	// an app owner.
+	Apps AppOwners
 }
+
+// AppOwners is what Service needs to know of apps: their owners.
+// *store.DB satisfies it.
+type AppOwners interface {
+	// GetApp returns a live app; an unknown or deleted one is
+	// CodeNotFound, anything else is an internal error.
+	GetApp(ctx context.Context, clientID string) (*App, error)
+	// ListApps lists the live apps owned by owner (every app for "");
+	// errors are internal.
+	ListApps(ctx context.Context, owner string) ([]*App, error)
+}
+
+// errReadOnly is an auditor's answer to every change.
+var errReadOnly = Errorf(CodeForbidden, "auditors may read but not change anything")
 
 // MaxReasonLength bounds a revocation reason, in characters.
 const MaxReasonLength = 256
 
 // ListActiveTokens lists the caller's view of active tokens.
 func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter) (*TokenPage, error) {
-	user, err := scopeUser(c, f.User, true)
+	owner, err := s.owns(ctx, c, f.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	f.User = user
+	if !owner {
+		if f.User, err = scopeUser(c, f.User, true); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case f.Type != "" && !f.Type.Valid():
 		return nil, Errorf(CodeInvalid, "tokenType must be %q or %q", AccessToken, RefreshToken)
@@ -41,9 +69,14 @@ func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter)
 }
 
 // RevokeToken revokes one token by ID or by value (exactly one of them).
+// A user's request is tried on their own tokens, then on the tokens of
+// each app they own.
 func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*RevokeResult, error) {
 	if err := authenticated(c); err != nil {
 		return nil, err
+	}
+	if c.Role == RoleAuditor {
+		return nil, errReadOnly
 	}
 	if (r.TokenID == "") == (r.Value == "") {
 		return nil, Errorf(CodeInvalid, "exactly one of tokenId and token is required")
@@ -56,30 +89,59 @@ func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*
 	}
 	r.Actor = c.Name
 	r.Owner = ""
-	if c.Role != RoleAdmin {
-		r.Owner = c.Name
+	if c.Role == RoleAdmin {
+		return s.Tokens.RevokeToken(ctx, r)
 	}
-	return s.Tokens.RevokeToken(ctx, r)
+	r.Owner = c.Name
+	res, err := s.Tokens.RevokeToken(ctx, r)
+	if ErrorCode(err) != CodeTokenNotFound || s.Apps == nil {
+		return res, err
+	}
+	owned, lerr := s.Apps.ListApps(ctx, c.Name)
+	if lerr != nil {
+		return nil, lerr
+	}
+	for _, a := range owned {
+		if r.ClientID != "" && r.ClientID != a.ClientID {
+			continue
+		}
+		byApp := r
+		byApp.Owner, byApp.ClientID = "", a.ClientID
+		res, aerr := s.Tokens.RevokeToken(ctx, byApp)
+		if ErrorCode(aerr) != CodeTokenNotFound {
+			return res, aerr
+		}
+	}
+	return nil, err
 }
 
 // RevokeTokens revokes every active token of a user, of an app, or of a
 // user for one app. Users may only name themselves; a user who names only
-// an app revokes their own tokens for it ("remove this app").
+// an app revokes their own tokens for it ("remove this app"), except
+// that the app's owner revokes everyone's (or the named user's) tokens
+// of it.
 func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (int, error) {
 	if err := authenticated(c); err != nil {
 		return 0, err
 	}
+	if c.Role == RoleAuditor {
+		return 0, errReadOnly
+	}
 	if r.User == "" && r.ClientID == "" {
 		return 0, Errorf(CodeInvalid, "at least one of user and clientId is required")
 	}
-	user, err := scopeUser(c, r.User, true)
+	owner, err := s.owns(ctx, c, r.ClientID)
 	if err != nil {
 		return 0, err
+	}
+	if !owner {
+		if r.User, err = scopeUser(c, r.User, true); err != nil {
+			return 0, err
+		}
 	}
 	if err := checkReason(r.Reason); err != nil {
 		return 0, err
 	}
-	r.User = user
 	r.Actor = c.Name
 	return s.Tokens.RevokeTokens(ctx, r)
 }
@@ -106,11 +168,36 @@ func (s *Service) GetToken(ctx context.Context, c Caller, tokenID string) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	if c.Role != RoleAdmin && t.User != c.Name {
+	if readsAll(c) || t.User == c.Name {
+		return t, nil
+	}
+	if owner, err := s.owns(ctx, c, t.ClientID); err != nil || !owner {
+		if err != nil {
+			return nil, err
+		}
 		return nil, Errorf(CodeTokenNotFound, "token not found")
 	}
 	return t, nil
 }
+
+// owns reports whether c is a user who owns the live app clientID (false
+// for "" and for admins and auditors, whose rights do not depend on it).
+func (s *Service) owns(ctx context.Context, c Caller, clientID string) (bool, error) {
+	if s.Apps == nil || clientID == "" || c.Role != RoleUser || c.Name == "" {
+		return false, nil
+	}
+	a, err := s.Apps.GetApp(ctx, clientID)
+	switch ErrorCode(err) {
+	case "":
+		return a.Owner == c.Name, nil
+	case CodeNotFound:
+		return false, nil
+	}
+	return false, err
+}
+
+// readsAll reports whether c may read every user's tokens and apps.
+func readsAll(c Caller) bool { return c.Role == RoleAdmin || c.Role == RoleAuditor }
 
 func authenticated(c Caller) error {
 	if c.Name == "" || !c.Role.Valid() {
@@ -119,14 +206,15 @@ func authenticated(c Caller) error {
 	return nil
 }
 
-// scopeUser returns the user a request may act on. Admins get what they
-// asked for (empty meaning every user when adminAll is set); users get
-// themselves, and naming anyone else is forbidden.
+// scopeUser returns the user a request may act on. Admins and auditors
+// get what they asked for (empty meaning every user when adminAll is
+// set); users get themselves, and naming anyone else is forbidden.
+// Auditors' changes are refused before this.
 func scopeUser(c Caller, requested string, adminAll bool) (string, error) {
 	if err := authenticated(c); err != nil {
 		return "", err
 	}
-	if c.Role == RoleAdmin {
+	if readsAll(c) {
 		if requested == "" && !adminAll {
 			return c.Name, nil
 		}

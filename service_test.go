@@ -892,3 +892,68 @@ func TestServiceStoreErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceAuditor: an auditor reads every user's tokens and apps as an
+// admin does, and every revocation is Forbidden before the store is asked.
+// (App owners' rules need app ownership from a real store: they are
+// covered, on every API, by TestAuthorization in cmd/tokenadmin.)
+func TestServiceAuditor(t *testing.T) {
+	auditor := tokenadmin.Caller{Name: "audrey", Role: tokenadmin.RoleAuditor}
+	ctx := context.Background()
+	t.Run("lists another user's tokens", func(t *testing.T) {
+		svc, store := newService(t)
+		_, err := svc.ListActiveTokens(ctx, auditor, tokenadmin.TokenFilter{User: otherName})
+		wantCode(t, "ListActiveTokens", err, "")
+		wantStoreCalls(t, store, storeCall{Method: "ListActiveTokens", Filter: tokenadmin.TokenFilter{User: otherName, PageSize: tokenadmin.DefaultPageSize}})
+	})
+	t.Run("lists every user's tokens", func(t *testing.T) {
+		svc, store := newService(t)
+		_, err := svc.ListActiveTokens(ctx, auditor, tokenadmin.TokenFilter{})
+		wantCode(t, "ListActiveTokens", err, "")
+		wantStoreCalls(t, store, storeCall{Method: "ListActiveTokens", Filter: tokenadmin.TokenFilter{PageSize: tokenadmin.DefaultPageSize}})
+	})
+	t.Run("gets another user's token", func(t *testing.T) {
+		svc, _ := newService(t)
+		tok, err := svc.GetToken(ctx, auditor, carolToken)
+		wantCode(t, "GetToken", err, "")
+		if tok.ID != carolToken {
+			t.Errorf("GetToken = %+v, want %s", tok, carolToken)
+		}
+	})
+	t.Run("lists another user's authorized apps, and by default their own", func(t *testing.T) {
+		svc, store := newService(t)
+		_, err := svc.ListAuthorizedApps(ctx, auditor, otherName)
+		wantCode(t, "ListAuthorizedApps", err, "")
+		_, err = svc.ListAuthorizedApps(ctx, auditor, "")
+		wantCode(t, "ListAuthorizedApps", err, "")
+		wantStoreCalls(t, store, storeCall{Method: "ListAuthorizedApps", User: otherName}, storeCall{Method: "ListAuthorizedApps", User: "audrey"})
+	})
+	for name, revoke := range map[string]func(svc *tokenadmin.Service) error{
+		"revokeToken by id": func(svc *tokenadmin.Service) error {
+			_, err := svc.RevokeToken(ctx, auditor, tokenadmin.RevokeRequest{TokenID: carolToken})
+			return err
+		},
+		"revokeToken by value": func(svc *tokenadmin.Service) error {
+			_, err := svc.RevokeToken(ctx, auditor, tokenadmin.RevokeRequest{Value: "value-of-" + bobToken})
+			return err
+		},
+		"revokeTokens of a user": func(svc *tokenadmin.Service) error {
+			_, err := svc.RevokeTokens(ctx, auditor, tokenadmin.BulkRevoke{User: otherName})
+			return err
+		},
+		"revokeTokens of own": func(svc *tokenadmin.Service) error {
+			_, err := svc.RevokeTokens(ctx, auditor, tokenadmin.BulkRevoke{User: "audrey"})
+			return err
+		},
+		"revokeTokens of an app": func(svc *tokenadmin.Service) error {
+			_, err := svc.RevokeTokens(ctx, auditor, tokenadmin.BulkRevoke{ClientID: "app-1"})
+			return err
+		},
+	} {
+		t.Run(name+" is Forbidden", func(t *testing.T) {
+			svc, store := newService(t)
+			wantCode(t, name, revoke(svc), tokenadmin.CodeForbidden)
+			wantStoreCalls(t, store)
+		})
+	}
+}

@@ -32,8 +32,8 @@ type TokenRevoker interface {
 
 func (h *Handler) apiKeyMgtSubscriberService() *service {
 	s := &service{name: APIKeyMgtSubscriberService, wrapperNS: nsAxis2, h: h, wsdl: profileWSDL(h.profile, APIKeyMgtSubscriberService)}
-	s.add(&operation{name: "revokeAccessToken", inOnly: true, handle: h.revokeAccessToken})
-	s.add(&operation{name: "revokeTokensOfUserByApp", handle: h.revokeTokensOfUserByApp})
+	s.add(&operation{name: "revokeAccessToken", inOnly: true, changes: true, handle: h.revokeAccessToken})
+	s.add(&operation{name: "revokeTokensOfUserByApp", changes: true, handle: h.revokeTokensOfUserByApp})
 	return s
 }
 
@@ -49,8 +49,10 @@ func childText(wrapper *soap.Element, name string) string {
 // whose value is key. It is robust in-only (WIRE.md §5.5, §5.6): HTTP 202
 // with no body on success, a fault otherwise.
 //
-//   - An admin may revoke any token; a user only their own. A user who
-//     names another user in authorizedUser gets the 50978 fault.
+//   - An admin may revoke any token; a user their own and those of the
+//     apps they own (tokenadmin.Service's rules). A user who names
+//     another user in authorizedUser gets the 50978 fault, unless
+//     consumerKey is an app they own.
 //   - A key that matches no token (or, for a user, another user's token),
 //     or a token already revoked or expired, is 202 all the same: WSO2's
 //     DAO runs an UPDATE that matches nothing, and the answer tells no one
@@ -65,7 +67,8 @@ func (h *Handler) revokeAccessToken(ctx context.Context, x *call, wrapper *soap.
 	if key == "" {
 		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "key is required")
 	}
-	if u := childText(wrapper, "authorizedUser"); x.caller.Role != tokenadmin.RoleAdmin && u != "" && u != x.caller.Name {
+	if u := childText(wrapper, "authorizedUser"); x.caller.Role != tokenadmin.RoleAdmin && u != "" && u != x.caller.Name &&
+		!h.ownsApp(ctx, x.caller, childText(wrapper, "consumerKey")) {
 		return tokenadmin.Errorf(tokenadmin.CodeForbidden, "users may revoke only their own tokens")
 	}
 	rv, ok := h.tokens.(TokenRevoker)
@@ -80,6 +83,16 @@ func (h *Handler) revokeAccessToken(ctx context.Context, x *call, wrapper *soap.
 		return err
 	}
 	return apiMgtError("Error while revoking the access token", err)
+}
+
+// ownsApp reports whether c owns the live app clientID; a failed lookup
+// is no.
+func (h *Handler) ownsApp(ctx context.Context, c tokenadmin.Caller, clientID string) bool {
+	if clientID == "" || h.apps == nil {
+		return false
+	}
+	a, err := h.apps.GetApp(ctx, clientID)
+	return err == nil && a.Owner == c.Name
 }
 
 // revokeTokensOfUserByApp(userName, appName) revokes userName's active

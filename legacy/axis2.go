@@ -46,6 +46,10 @@ type operation struct {
 	// inOnly operations answer HTTP 202 with no body on success
 	// (Axis2 RPCInOnlyMessageReceiver; WIRE.md §5.6).
 	inOnly bool
+	// changes: the operation changes something (a revocation, an app
+	// change), so an auditor gets Carbon's authorization fault 50978
+	// before it runs; auditors read everything and change nothing.
+	changes bool
 	// handle serves one call. wrapper is the Body's child, nil for an
 	// empty Body. It writes the response wrapper element to w (nothing
 	// for inOnly operations). Errors: see faultFor.
@@ -178,6 +182,10 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var out soap.Writer
+	if op.changes && x.caller.Role == tokenadmin.RoleAuditor {
+		s.h.writeFaultWSA(w, r, v, wsa, s.h.faultFor(r, op.name, tokenadmin.Errorf(tokenadmin.CodeForbidden, "auditors may read but not change anything")))
+		return
+	}
 	if err := op.handle(r.Context(), x, wrapper, &out); err != nil {
 		s.h.writeFaultWSA(w, r, v, wsa, s.h.faultFor(r, op.name, err))
 		return

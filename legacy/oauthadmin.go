@@ -26,7 +26,7 @@ const ReasonRevokedByOwner = "revoked_by_resource_owner"
 func (h *Handler) oauthAdminService() *service {
 	s := &service{name: OAuthAdminService, wrapperNS: nsAxis2, h: h, wsdl: oauthAdminWSDL(h.profile)}
 	s.add(&operation{name: "getAppsAuthorizedByUser", handle: h.getAppsAuthorizedByUser})
-	s.add(&operation{name: "revokeAuthzForAppsByResoureOwner", handle: h.revokeAuthzForAppsByResoureOwner})
+	s.add(&operation{name: "revokeAuthzForAppsByResoureOwner", changes: true, handle: h.revokeAuthzForAppsByResoureOwner})
 	h.registerAppOperations(s) // oauthapps.go
 	return s
 }

@@ -23,7 +23,9 @@ import (
 //     values must be whole seconds and not negative, else a fault.
 //
 //   - Every one of them needs an admin (Carbon's applicationmgt
-//     permissions, WIRE.md §6): anyone else gets the 50978 fault.
+//     permissions, WIRE.md §6), except that an auditor may call those
+//     that only read (not in appChanges): anyone else gets the 50978
+//     fault.
 //   - The DTO maps onto tokenadmin.App: applicationName↔Name,
 //     oauthConsumerKey↔ClientID, grantTypes↔GrantTypes (space-separated),
 //     username↔Owner, state ACTIVE/REVOKED↔active/disabled. OAuthVersion
@@ -108,15 +110,24 @@ func (h *Handler) registerAppOperations(s *service) {
 			continue
 		}
 		inOnly := h.spec.inOnlyVoid && slices.Contains(voidOps, name)
-		s.add(&operation{name: name, inOnly: inOnly, handle: h.adminOnly(fn)})
+		s.add(&operation{name: name, inOnly: inOnly, changes: slices.Contains(appChanges, name), handle: h.adminOnly(fn)})
 	}
 }
 
+// appChanges are the application operations that change something;
+// auditors may call the others.
+var appChanges = []string{
+	"registerOAuthApplicationData", "updateConsumerApplication", "removeOAuthApplicationData",
+	"updateConsumerAppState", "updateOauthSecretKey", "registerOAuthConsumer",
+}
+
 // adminOnly is Carbon's AuthorizationHandler for the applicationmgt
-// permissions: a non-admin caller gets "Access Denied." (50978).
+// permissions: a caller who is neither an admin nor an auditor gets
+// "Access Denied." (50978); auditors reach only the reading operations
+// (operation.changes).
 func (h *Handler) adminOnly(fn func(context.Context, *call, *soap.Element, *soap.Writer) error) func(context.Context, *call, *soap.Element, *soap.Writer) error {
 	return func(ctx context.Context, x *call, wrapper *soap.Element, w *soap.Writer) error {
-		if x.caller.Role != tokenadmin.RoleAdmin {
+		if x.caller.Role != tokenadmin.RoleAdmin && x.caller.Role != tokenadmin.RoleAuditor {
 			return tokenadmin.Errorf(tokenadmin.CodeForbidden, "application management needs an admin")
 		}
 		if h.AppAdmin == nil {

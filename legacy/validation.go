@@ -63,9 +63,10 @@ type validation struct {
 
 // requireAdmin: the validation service is for resource servers and
 // gateways, which call it with an administrator's credentials (Basic or a
-// session); anyone else gets Carbon's authorization fault 50978.
+// session), or an auditor's (it only reads); anyone else gets Carbon's
+// authorization fault 50978.
 func requireAdmin(c tokenadmin.Caller) error {
-	if c.Role != tokenadmin.RoleAdmin {
+	if c.Role != tokenadmin.RoleAdmin && c.Role != tokenadmin.RoleAuditor {
 		return tokenadmin.Errorf(tokenadmin.CodeForbidden, "the token validation service is for administrators")
 	}
 	return nil

@@ -193,8 +193,8 @@ func (h *Handler) authenticateIntrospector(ctx context.Context, r *http.Request,
 	switch {
 	case in.app != nil && !in.app.Introspect:
 		return in, tokenadmin.Errorf(tokenadmin.CodeForbidden, "the client may not introspect tokens")
-	case in.app == nil && in.user.Role != tokenadmin.RoleAdmin:
-		return in, tokenadmin.Errorf(tokenadmin.CodeForbidden, "only admins may introspect tokens")
+	case in.app == nil && in.user.Role != tokenadmin.RoleAdmin && in.user.Role != tokenadmin.RoleAuditor:
+		return in, tokenadmin.Errorf(tokenadmin.CodeForbidden, "only admins and auditors may introspect tokens")
 	}
 	return in, nil
 }

@@ -31,7 +31,7 @@
 //     id and secret are form-urlencoded inside the Basic credentials, or
 //     client_secret_post, never both (§2.3: "MUST NOT use more than one
 //     authentication method"). The introspection endpoint also accepts an
-//     admin user's Basic credentials.
+//     admin's or an auditor's Basic credentials.
 //  5. The endpoint's own parameters.
 //
 // # Errors
@@ -69,7 +69,8 @@
 // # Introspection access
 //
 // RFC 7662 §2.1 leaves it to the server who may introspect. Here it is a
-// client whose app has Introspect set, or a user with the admin role:
+// client whose app has Introspect set, or a user with the admin or the
+// auditor role (auditors read everything; introspection only reads):
 //
 //   - Basic credentials are first tried as client credentials (§2.3.1
 //     decoding); if they do not authenticate a client, as a user's name
@@ -78,8 +79,8 @@
 //   - No credentials, or credentials that authenticate neither: 401
 //     invalid_client with WWW-Authenticate (RFC 7662 §2.3 points to RFC
 //     6749 §5.2 for this).
-//   - An authenticated client without the permission, or a user who is not
-//     an admin: 403 {"error": "insufficient_scope"}, the status and code
+//   - An authenticated client without the permission, or a user who is
+//     neither an admin nor an auditor: 403 {"error": "insufficient_scope"}, the status and code
 //     RFC 6750 §3.1 gives a caller whose credentials are good but not
 //     sufficient (RFC 7662 §2.3 refers to RFC 6750 for callers that use a
 //     bearer token).

@@ -13,7 +13,7 @@ import (
 // hash is made by the caller (package auth).
 func (db *DB) CreateUser(ctx context.Context, u tokenadmin.User) error {
 	if u.Name == "" || !u.Role.Valid() || u.PasswordHash == "" {
-		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "user needs a name, a role (admin or user) and a password")
+		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "user needs a name, a role (admin, auditor or user) and a password")
 	}
 	err := db.update(ctx, func(ctx context.Context, c conn) error {
 		now := ms(db.now())
@@ -35,7 +35,7 @@ func (db *DB) SetPassword(ctx context.Context, name, passwordHash string) error 
 // SetRole changes a user's role; unknown is CodeNotFound.
 func (db *DB) SetRole(ctx context.Context, name string, role tokenadmin.Role) error {
 	if !role.Valid() {
-		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "role must be admin or user")
+		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "role must be admin, auditor or user")
 	}
 	return wrapErr("set role", db.updateUser(ctx, name, `role = ?`, string(role)))
 }

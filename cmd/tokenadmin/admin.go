@@ -15,16 +15,16 @@ import (
 func init() {
 	register(&command{
 		name: "user add", summary: "add a user who may call the admin API (password on stdin)",
-		usage: "NAME --role admin|user [--db FILE]",
+		usage: "NAME --role admin|auditor|user [--db FILE]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			db := dbFlag(fs)
-			role := fs.String("role", "user", "`role`: admin (everything) or user (own tokens only)")
+			role := fs.String("role", "user", "`role`: admin (everything), auditor (reads everything, changes nothing) or user (own tokens and own apps)")
 			return func(e *env, args []string) error {
 				if len(args) != 1 {
 					return usagef("want exactly one user name")
 				}
 				if !tokenadmin.Role(*role).Valid() {
-					return usagef("--role must be admin or user")
+					return usagef("--role must be admin, auditor or user")
 				}
 				hash, err := readPasswordHash(e)
 				if err != nil {

@@ -190,7 +190,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "user add without a name", args: []string{"user", "add", "--role", "admin"}, stdin: "pw\n", want: "want exactly one user name"},
 		{name: "user add with two names", args: []string{"user", "add", "carol", "dave"}, stdin: "pw\n", want: "want exactly one user name"},
 		{name: "user add with an unknown role", args: []string{"user", "add", "carol", "--role", "root"}, stdin: "pw\n",
-			want: "--role must be admin or user"},
+			want: "--role must be admin, auditor or user"},
 		{name: "user add with empty stdin", args: []string{"user", "add", "carol", "--role", "admin"}, want: "give the password on stdin"},
 		{name: "user add with an empty line", args: []string{"user", "add", "carol"}, stdin: "\n", want: "give the password on stdin"},
 		{name: "user passwd with empty stdin", args: []string{"user", "passwd", "alice"}, want: "give the password on stdin"},

@@ -131,7 +131,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(db)
-	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
+	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db}, authn)
 	h.Apps = &tokenadmin.AppService{Apps: db}
 	h.Logger = log
 	h.TrustForwardedHeaders = c.TrustForwarded
@@ -143,7 +143,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if c.LegacyProfile == "" {
 		c.LegacyProfile = string(legacy.DefaultProfile)
 	}
-	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db}, db, authn, &legacy.Sessions{Users: db})
+	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db, Apps: db}, db, authn, &legacy.Sessions{Users: db})
 	if err != nil {
 		db.Close()
 		return nil, err

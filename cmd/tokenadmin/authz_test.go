@@ -1,0 +1,701 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tokenadmin"
+	"tokenadmin/store"
+)
+
+// TestAuthorization drives every API of the real server (native SOAP,
+// the legacy WSO2 services, the OAuth endpoints) and the real CLI with
+// every operation, as every role, on tokens and apps of every kind of
+// owner, and checks the exact outcome: success and its effect, read back
+// from the database, or the exact fault.
+//
+// The cast: admin, audrey (auditor), bob (a user who owns no app), olga
+// (a user who owns the app "olga-app") and an unauthenticated caller.
+// carl holds tokens and calls nothing; otto owns "otto-app".
+//
+// Token targets, issued fresh for each case (so cases do not depend on
+// one another): the caller's own token (of app "portal", owned by "ops";
+// carl's for the unauthenticated caller), another user's token of
+// "portal", carl's token of olga-app (olga's own app's token held by
+// another user) and carl's token of otto-app (another owner's app).
+//
+// Outcomes: "ok+" success with the effect (revoked, listed, shown),
+// "ok-" success without it (nothing revoked, not listed), a native
+// fault code (Forbidden, TokenNotFound, NotFound), "denied" (the legacy
+// 50978 Access Denied fault), or an HTTP status ("401", "403").
+func TestAuthorization(t *testing.T) {
+	t.Setenv("TOKENADMIN_ADMIN_PASSWORD", adminPassword)
+	ts := startTestServer(t, serveConfig{})
+	f := &authzFixture{t: t, ts: ts, secrets: map[string]string{}}
+	createUser(t, ts.db, "audrey", tokenadmin.RoleAuditor, aliceHash())
+	createUser(t, ts.db, "bob", tokenadmin.RoleUser, bobHash())
+	createUser(t, ts.db, "olga", tokenadmin.RoleUser, aliceHash())
+	for _, a := range []struct{ id, name, owner string }{
+		{"portal", "Portal", "ops"}, {"olga-app", "Olga App", "olga"}, {"otto-app", "Otto App", "otto"},
+	} {
+		app := tokenadmin.NewApp(a.name)
+		app.ClientID, app.Owner = a.id, a.owner
+		_, secret, err := ts.db.RegisterApp(t.Context(), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets[a.id] = secret
+	}
+
+	actors := []actor{
+		{role: "admin", user: "admin", password: adminPassword},
+		{role: "auditor", user: "audrey", password: alicePassword},
+		{role: "user", user: "bob", password: bobPassword},
+		{role: "owner", user: "olga", password: alicePassword},
+		{role: "anonymous"},
+	}
+
+	// Token operations: want[role] lists the outcomes for the targets
+	// own, another user's, own app's held by another, another owner's app.
+	all := func(s string) [4]string { return [4]string{s, s, s, s} }
+	tokenOps := []struct {
+		name string
+		do   func(f *authzFixture, a actor, tk target) string
+		want map[string][4]string
+	}{
+		{"native getToken", nativeGetToken, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"),
+			"user":  {"ok+", "TokenNotFound", "TokenNotFound", "TokenNotFound"},
+			"owner": {"ok+", "TokenNotFound", "ok+", "TokenNotFound"}}},
+		{"native revokeToken by id", nativeRevokeByID, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("Forbidden"),
+			"user":  {"ok+", "TokenNotFound", "TokenNotFound", "TokenNotFound"},
+			"owner": {"ok+", "TokenNotFound", "ok+", "TokenNotFound"}}},
+		{"native revokeToken by value", nativeRevokeByValue, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("Forbidden"),
+			"user":  {"ok+", "TokenNotFound", "TokenNotFound", "TokenNotFound"},
+			"owner": {"ok+", "TokenNotFound", "ok+", "TokenNotFound"}}},
+		{"native listActiveTokens clientId", nativeListByApp, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"),
+			"user":  {"ok+", "ok-", "ok-", "ok-"},
+			"owner": {"ok+", "ok-", "ok+", "ok-"}}},
+		{"native listActiveTokens clientId user", nativeListByHolder, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"),
+			"user":  {"ok+", "Forbidden", "Forbidden", "Forbidden"},
+			"owner": {"ok+", "Forbidden", "ok+", "Forbidden"}}},
+		{"native revokeTokens clientId", nativeRevokeApp, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("Forbidden"),
+			"user":  {"ok+", "ok-", "ok-", "ok-"},
+			"owner": {"ok+", "ok-", "ok+", "ok-"}}},
+		{"native revokeTokens clientId user", nativeRevokeHolder, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("Forbidden"),
+			"user":  {"ok+", "Forbidden", "Forbidden", "Forbidden"},
+			"owner": {"ok+", "Forbidden", "ok+", "Forbidden"}}},
+		{"native listAuthorizedApps user", nativeAuthorizedApps, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"),
+			"user":  {"ok+", "Forbidden", "Forbidden", "Forbidden"},
+			"owner": {"ok+", "Forbidden", "Forbidden", "Forbidden"}}},
+		{"legacy revokeAccessToken", legacyRevokeAccessToken, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("denied"),
+			"user":  {"ok+", "denied", "denied", "denied"},
+			"owner": {"ok+", "denied", "ok+", "denied"}}},
+		{"legacy revokeTokensOfUserByApp", legacyRevokeOfUserByApp, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("denied"),
+			"user":  {"ok+", "denied", "denied", "denied"},
+			"owner": {"ok+", "denied", "denied", "denied"}}},
+		{"legacy revokeAuthzForAppsByResoureOwner", legacyRevokeAuthz, map[string][4]string{
+			"admin": {"ok+", "ok-", "ok-", "ok-"}, "auditor": all("denied"),
+			"user":  {"ok+", "ok-", "ok-", "ok-"},
+			"owner": {"ok+", "ok-", "ok-", "ok-"}}},
+		{"legacy getAppsAuthorizedByUser (the caller's own)", legacyAppsAuthorized, map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"), "user": all("ok+"), "owner": all("ok+")}},
+		{"legacy validate", legacyValidate("validate"), map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"), "user": all("denied"), "owner": all("denied")}},
+		{"legacy findOAuthConsumerIfTokenIsValid", legacyValidate("findOAuthConsumerIfTokenIsValid"), map[string][4]string{
+			"admin": all("ok+"), "auditor": all("ok+"), "user": all("denied"), "owner": all("denied")}},
+	}
+	targetNames := [4]string{"own token", "other user's token", "own app's token of another user", "other owner's app's token"}
+	for _, op := range tokenOps {
+		for _, a := range actors {
+			want := op.want[a.role]
+			if a.role == "anonymous" {
+				want = all("401")
+			}
+			for i, name := range targetNames {
+				t.Run(fmt.Sprintf("%s/%s/%s", op.name, a.role, name), func(t *testing.T) {
+					f.t = t
+					tk := f.token(a, i)
+					if got := op.do(f, a, tk); got != want[i] {
+						t.Errorf("got %s, want %s", got, want[i])
+					}
+				})
+			}
+		}
+	}
+
+	// App operations: want[role] for the caller's own app and another
+	// owner's. Apps are registered fresh for each case.
+	appOps := []struct {
+		name string
+		do   func(f *authzFixture, a actor, clientID string) string
+		want map[string][2]string
+	}{
+		{"native getApp", nativeAppOp("getApp"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"ok+", "NotFound"}, "owner": {"ok+", "NotFound"}}},
+		{"native listApps", nativeListApps, map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"ok+", "ok-"}, "owner": {"ok+", "ok-"}}},
+		{"native updateApp", nativeAppOp("updateApp"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "NotFound"}, "owner": {"ok+", "NotFound"}}},
+		{"native regenerateSecret", nativeAppOp("regenerateSecret"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "NotFound"}, "owner": {"ok+", "NotFound"}}},
+		{"native deleteApp", nativeAppOp("deleteApp"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "NotFound"}, "owner": {"ok+", "NotFound"}}},
+		{"native registerApp", nativeRegisterApp, map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "Forbidden"}, "owner": {"ok+", "Forbidden"}}},
+		{"legacy getOAuthApplicationData", legacyAppOp("getOAuthApplicationData"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy getOauthApplicationState", legacyAppOp("getOauthApplicationState"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy updateConsumerAppState", legacyAppOp("updateConsumerAppState"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy updateOauthSecretKey", legacyAppOp("updateOauthSecretKey"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy removeOAuthApplicationData", legacyAppOp("removeOAuthApplicationData"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+	}
+	for _, op := range appOps {
+		for _, a := range actors {
+			want := op.want[a.role]
+			if a.role == "anonymous" {
+				want = [2]string{"401", "401"}
+			}
+			for i, name := range []string{"own app", "other owner's app"} {
+				t.Run(fmt.Sprintf("%s/%s/%s", op.name, a.role, name), func(t *testing.T) {
+					f.t = t
+					owner := a.user
+					if i == 1 || owner == "" {
+						owner = "otto"
+					}
+					clientID := f.app(owner)
+					if got := op.do(f, a, clientID); got != want[i] {
+						t.Errorf("got %s, want %s", got, want[i])
+					}
+				})
+			}
+		}
+	}
+
+	// OAuth endpoints authenticate clients, not users: RFC 7009 §2.1, a
+	// client revokes only its own tokens (another's answers 200 and
+	// stays active, §2.2); introspection needs the app's permission or
+	// an admin's or auditor's credentials (RFC 7662 §2.1).
+	introspector := tokenadmin.NewApp("Gateway")
+	introspector.ClientID, introspector.Introspect = "gateway", true
+	if _, secret, err := ts.db.RegisterApp(t.Context(), introspector); err != nil {
+		t.Fatal(err)
+	} else {
+		f.secrets["gateway"] = secret
+	}
+	for _, c := range []struct {
+		name     string
+		endpoint string
+		user     string // Basic user (a client ID or a user name); "" for none
+		password string
+		app      string // the token's app
+		want     string
+	}{
+		{"revoke/own client's token", "revoke", "olga-app", f.secrets["olga-app"], "olga-app", "ok+"},
+		{"revoke/another client's token", "revoke", "olga-app", f.secrets["olga-app"], "otto-app", "ok-"},
+		{"revoke/wrong secret", "revoke", "olga-app", "wrong", "olga-app", "401"},
+		{"revoke/a user's credentials", "revoke", "olga", alicePassword, "olga-app", "401"},
+		{"revoke/admin's credentials", "revoke", "admin", adminPassword, "olga-app", "401"},
+		{"revoke/anonymous", "revoke", "", "", "olga-app", "401"},
+		{"introspect/client with the permission", "introspect", "gateway", f.secrets["gateway"], "otto-app", "ok+"},
+		{"introspect/client without it", "introspect", "olga-app", f.secrets["olga-app"], "olga-app", "403"},
+		{"introspect/admin", "introspect", "admin", adminPassword, "otto-app", "ok+"},
+		{"introspect/auditor", "introspect", "audrey", alicePassword, "otto-app", "ok+"},
+		{"introspect/user", "introspect", "bob", bobPassword, "portal", "403"},
+		{"introspect/app owner", "introspect", "olga", alicePassword, "olga-app", "403"},
+		{"introspect/anonymous", "introspect", "", "", "otto-app", "401"},
+	} {
+		t.Run("oauth "+c.name, func(t *testing.T) {
+			f.t = t
+			tk := f.issue("carl", c.app)
+			if got := f.oauth(c.endpoint, c.user, c.password, tk); got != c.want {
+				t.Errorf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+
+	// The CLI works on the database file: whoever can open it is an
+	// administrator, so every row is an admin's outcome.
+	for _, c := range []struct {
+		name string
+		do   func(f *authzFixture, tk target) string
+	}{
+		{"token show", cliTokenShow},
+		{"token list --client --user", cliTokenList},
+		{"token revoke --id", cliRevokeID},
+		{"token revoke --user --client", cliRevokeHolder},
+		{"app show", cliAppShow},
+	} {
+		for i, name := range targetNames[1:] {
+			t.Run(fmt.Sprintf("cli %s/%s", c.name, name), func(t *testing.T) {
+				f.t = t
+				if got := c.do(f, f.token(actor{}, i+1)); got != "ok+" {
+					t.Errorf("got %s, want ok+", got)
+				}
+			})
+		}
+	}
+}
+
+// actor is who calls: a role and credentials (none for anonymous).
+type actor struct {
+	role, user, password string
+}
+
+// target is a token issued for one case.
+type target struct {
+	id, value, user, clientID, appName string
+}
+
+type authzFixture struct {
+	t       *testing.T
+	ts      *testServer
+	secrets map[string]string // client secrets by client ID
+	apps    int               // apps registered by app()
+}
+
+var appNames = map[string]string{"portal": "Portal", "olga-app": "Olga App", "otto-app": "Otto App"}
+
+// token issues the target token number i for a (see TestAuthorization).
+func (f *authzFixture) token(a actor, i int) target {
+	f.t.Helper()
+	holder := a.user
+	if holder == "" || i > 0 {
+		holder = "carl"
+	}
+	return f.issue(holder, [4]string{"portal", "portal", "olga-app", "otto-app"}[i])
+}
+
+func (f *authzFixture) issue(user, clientID string) target {
+	f.t.Helper()
+	iss := issue(f.t, f.ts.db, tokenadmin.IssueRequest{ClientID: clientID, User: user, GrantType: tokenadmin.GrantPassword, AccessTTL: time.Hour})
+	return target{id: iss.Access.ID, value: iss.AccessValue, user: user, clientID: clientID, appName: appNames[clientID]}
+}
+
+// app registers a new app of owner and returns its client ID.
+func (f *authzFixture) app(owner string) string {
+	f.t.Helper()
+	f.apps++
+	a := tokenadmin.NewApp(fmt.Sprintf("App %d", f.apps))
+	a.ClientID, a.Owner = fmt.Sprintf("app-%d", f.apps), owner
+	if _, _, err := f.ts.db.RegisterApp(f.t.Context(), a); err != nil {
+		f.t.Fatal(err)
+	}
+	return a.ClientID
+}
+
+// revoked reports whether tk is revoked, from the database.
+func (f *authzFixture) revoked(tk target) bool {
+	f.t.Helper()
+	got, err := f.ts.db.GetToken(f.t.Context(), tk.id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return got.State == tokenadmin.StateRevoked
+}
+
+// effect is "ok+" when ok, "ok-" otherwise.
+func effect(ok bool) string {
+	if ok {
+		return "ok+"
+	}
+	return "ok-"
+}
+
+func (f *authzFixture) post(a actor, url, contentType, action, body string) (int, string) {
+	f.t.Helper()
+	req, err := http.NewRequestWithContext(f.t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if action != "" {
+		req.Header.Set("SOAPAction", `"`+action+`"`)
+	}
+	if a.user != "" {
+		req.SetBasicAuth(a.user, a.password)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+var (
+	nativeCode   = regexp.MustCompile(`<tns:code>([^<]*)</tns:code>`)
+	legacyFault  = regexp.MustCompile(`<faultcode>[^<]*:([^<:]*)</faultcode><faultstring>([^<]*)</faultstring>`)
+	xmlEscaper   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	escapeXML    = xmlEscaper.Replace
+	nativeFields = func(kv ...string) string {
+		var b strings.Builder
+		for i := 0; i+1 < len(kv); i += 2 {
+			fmt.Fprintf(&b, "<t:%s>%s</t:%s>", kv[i], escapeXML(kv[i+1]), kv[i])
+		}
+		return b.String()
+	}
+)
+
+// native calls a TokenAdmin operation over SOAP 1.1. It returns "" and
+// the body on success, or the outcome of a failure: "401" or the fault
+// code.
+func (f *authzFixture) native(a actor, op string, kv ...string) (string, string) {
+	f.t.Helper()
+	env := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="urn:tokenadmin:v1"><soap:Body><t:` +
+		op + `>` + nativeFields(kv...) + `</t:` + op + `></soap:Body></soap:Envelope>`
+	status, body := f.post(a, f.ts.endpoint(), "text/xml; charset=utf-8", "urn:tokenadmin:v1:"+op, env)
+	switch {
+	case status == http.StatusUnauthorized:
+		return "401", body
+	case status == http.StatusOK:
+		return "", body
+	}
+	if m := nativeCode.FindStringSubmatch(body); m != nil {
+		return m[1], body
+	}
+	f.t.Fatalf("%s: HTTP %d without a fault code:\n%s", op, status, body)
+	return "", ""
+}
+
+func nativeGetToken(f *authzFixture, a actor, tk target) string {
+	if out, body := f.native(a, "getToken", "tokenId", tk.id); out != "" {
+		return out
+	} else {
+		return effect(strings.Contains(body, tk.id))
+	}
+}
+
+func nativeRevokeByID(f *authzFixture, a actor, tk target) string {
+	if out, _ := f.native(a, "revokeToken", "tokenId", tk.id); out != "" {
+		return out
+	}
+	return effect(f.revoked(tk))
+}
+
+func nativeRevokeByValue(f *authzFixture, a actor, tk target) string {
+	if out, _ := f.native(a, "revokeToken", "token", tk.value); out != "" {
+		return out
+	}
+	return effect(f.revoked(tk))
+}
+
+func nativeListByApp(f *authzFixture, a actor, tk target) string {
+	out, body := f.native(a, "listActiveTokens", "clientId", tk.clientID, "pageSize", "1000")
+	if out != "" {
+		return out
+	}
+	return effect(strings.Contains(body, tk.id))
+}
+
+func nativeListByHolder(f *authzFixture, a actor, tk target) string {
+	out, body := f.native(a, "listActiveTokens", "user", tk.user, "clientId", tk.clientID, "pageSize", "1000")
+	if out != "" {
+		return out
+	}
+	return effect(strings.Contains(body, tk.id))
+}
+
+func nativeRevokeApp(f *authzFixture, a actor, tk target) string {
+	if out, _ := f.native(a, "revokeTokens", "clientId", tk.clientID); out != "" {
+		return out
+	}
+	return effect(f.revoked(tk))
+}
+
+func nativeRevokeHolder(f *authzFixture, a actor, tk target) string {
+	if out, _ := f.native(a, "revokeTokens", "user", tk.user, "clientId", tk.clientID); out != "" {
+		return out
+	}
+	return effect(f.revoked(tk))
+}
+
+func nativeAuthorizedApps(f *authzFixture, a actor, tk target) string {
+	out, body := f.native(a, "listAuthorizedApps", "user", tk.user)
+	if out != "" {
+		return out
+	}
+	return effect(strings.Contains(body, ">"+tk.clientID+"<"))
+}
+
+// nativeAppOp calls an app operation that takes a clientId and checks
+// its effect in the database.
+func nativeAppOp(op string) func(f *authzFixture, a actor, clientID string) string {
+	return func(f *authzFixture, a actor, clientID string) string {
+		ctx := f.t.Context()
+		before, err := f.ts.db.GetApp(ctx, clientID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		kv := []string{"clientId", clientID}
+		if op == "updateApp" {
+			kv = append(kv, "name", "Renamed")
+		}
+		out, body := f.native(a, op, kv...)
+		if out != "" {
+			if after, err := f.ts.db.GetApp(ctx, clientID); err != nil || !reflect.DeepEqual(after, before) {
+				f.t.Errorf("%s failed with %s but changed the app: %+v, %v", op, out, after, err)
+			}
+			return out
+		}
+		after, err := f.ts.db.GetApp(ctx, clientID)
+		switch op {
+		case "getApp":
+			return effect(err == nil && strings.Contains(body, ">"+clientID+"<"))
+		case "updateApp":
+			return effect(err == nil && after.Name == "Renamed")
+		case "regenerateSecret":
+			return effect(err == nil && strings.Contains(body, "clientSecret>"))
+		case "deleteApp":
+			return effect(tokenadmin.ErrorCode(err) == tokenadmin.CodeNotFound)
+		}
+		f.t.Fatalf("no effect check for %s", op)
+		return ""
+	}
+}
+
+func nativeListApps(f *authzFixture, a actor, clientID string) string {
+	out, body := f.native(a, "listApps")
+	if out != "" {
+		return out
+	}
+	return effect(strings.Contains(body, ">"+clientID+"<"))
+}
+
+// nativeRegisterApp registers an app for the caller (own) or for otto
+// (other owner's); clientID only tells which.
+func nativeRegisterApp(f *authzFixture, a actor, clientID string) string {
+	owner := a.user
+	app, err := f.ts.db.GetApp(f.t.Context(), clientID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if app.Owner == "otto" {
+		owner = "otto"
+	}
+	f.apps++
+	newID := fmt.Sprintf("registered-%d", f.apps)
+	kv := []string{"name", "Registered", "owner", owner, "clientId", newID}
+	out, _ := f.native(a, "registerApp", kv...)
+	got, err := f.ts.db.GetApp(f.t.Context(), newID)
+	if out != "" {
+		if err == nil {
+			f.t.Errorf("registerApp failed with %s but created %+v", out, got)
+		}
+		return out
+	}
+	return effect(err == nil && got.Owner == owner)
+}
+
+// legacy calls a WSO2 service operation over SOAP 1.1 with Axis2's
+// wrapper namespace. It returns "" and the body on success (HTTP 200 or
+// 202), "401", "denied" for the 50978 fault, or the fault string.
+func (f *authzFixture) legacy(a actor, service, op, inner string) (string, string) {
+	f.t.Helper()
+	env := `<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><ns1:` +
+		op + ` xmlns:ns1="http://org.apache.axis2/xsd">` + inner + `</ns1:` + op + `></soapenv:Body></soapenv:Envelope>`
+	status, body := f.post(a, f.ts.URL()+"/services/"+service, "text/xml; charset=UTF-8", "urn:"+op, env)
+	switch status {
+	case http.StatusUnauthorized:
+		return "401", body
+	case http.StatusOK, http.StatusAccepted:
+		return "", body
+	}
+	m := legacyFault.FindStringSubmatch(body)
+	switch {
+	case m == nil:
+		f.t.Fatalf("%s: HTTP %d without a fault:\n%s", op, status, body)
+	case m[1] == "50978":
+		return "denied", body
+	}
+	return "fault " + m[2], body
+}
+
+func legacyRevokeAccessToken(f *authzFixture, a actor, tk target) string {
+	out, _ := f.legacy(a, "APIKeyMgtSubscriberService", "revokeAccessToken",
+		"<ns1:key>"+tk.value+"</ns1:key><ns1:consumerKey>"+tk.clientID+"</ns1:consumerKey><ns1:authorizedUser>"+tk.user+"</ns1:authorizedUser>")
+	if out != "" {
+		return out
+	}
+	return effect(f.revoked(tk))
+}
+
+func legacyRevokeOfUserByApp(f *authzFixture, a actor, tk target) string {
+	out, body := f.legacy(a, "APIKeyMgtSubscriberService", "revokeTokensOfUserByApp",
+		"<ns1:userName>"+tk.user+"</ns1:userName><ns1:appName>"+tk.appName+"</ns1:appName>")
+	if out != "" {
+		return out
+	}
+	if !strings.Contains(body, "<ns:return>true</ns:return>") {
+		f.t.Errorf("revokeTokensOfUserByApp answered:\n%s", body)
+	}
+	return effect(f.revoked(tk))
+}
+
+func legacyRevokeAuthz(f *authzFixture, a actor, tk target) string {
+	out, body := f.legacy(a, "OAuthAdminService", "revokeAuthzForAppsByResoureOwner",
+		`<ns1:revokeRequestDTO><ns2:apps xmlns:ns2="http://dto.oauth.identity.carbon.wso2.org/xsd">`+tk.appName+`</ns2:apps></ns1:revokeRequestDTO>`)
+	if out != "" {
+		return out
+	}
+	if !strings.Contains(body, ":error>false<") {
+		f.t.Errorf("revokeAuthzForAppsByResoureOwner answered:\n%s", body)
+	}
+	return effect(f.revoked(tk))
+}
+
+// legacyAppsAuthorized: the list is always the caller's own, whatever
+// their role (WSO2 takes the user from the session). ok+ means it names
+// the target's app exactly when the caller holds an active token of it,
+// which is always so for their own token.
+func legacyAppsAuthorized(f *authzFixture, a actor, tk target) string {
+	out, body := f.legacy(a, "OAuthAdminService", "getAppsAuthorizedByUser", "")
+	if out != "" {
+		return out
+	}
+	held, err := f.ts.db.ListAuthorizedApps(f.t.Context(), a.user)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	holds := tk.user == a.user
+	for _, h := range held {
+		holds = holds || h.ClientID == tk.clientID
+	}
+	return effect(strings.Contains(body, ">"+tk.clientID+"<") == holds)
+}
+
+func legacyValidate(op string) func(f *authzFixture, a actor, tk target) string {
+	return func(f *authzFixture, a actor, tk target) string {
+		out, body := f.legacy(a, "OAuth2TokenValidationService", op,
+			`<ns1:validationReqDTO><ns2:accessToken xmlns:ns2="http://dto.oauth2.identity.carbon.wso2.org/xsd"><ns2:identifier>`+
+				tk.value+`</ns2:identifier><ns2:tokenType>bearer</ns2:tokenType></ns2:accessToken></ns1:validationReqDTO>`)
+		if out != "" {
+			return out
+		}
+		return effect(strings.Contains(body, ":valid>true<") && strings.Contains(body, ">"+tk.user+"<"))
+	}
+}
+
+// legacyAppOp calls an admin application operation of OAuthAdminService
+// on consumerKey clientID and checks its effect in the database.
+func legacyAppOp(op string) func(f *authzFixture, a actor, clientID string) string {
+	return func(f *authzFixture, a actor, clientID string) string {
+		ctx := f.t.Context()
+		inner := "<ns1:consumerKey>" + clientID + "</ns1:consumerKey>"
+		if op == "updateConsumerAppState" {
+			inner += "<ns1:newState>REVOKED</ns1:newState>"
+		}
+		before, err := f.ts.db.GetApp(ctx, clientID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		tk := f.issue("carl", clientID)
+		out, body := f.legacy(a, "OAuthAdminService", op, inner)
+		after, err := f.ts.db.GetApp(ctx, clientID)
+		if out != "" {
+			if err != nil || !reflect.DeepEqual(after, before) || f.revoked(tk) {
+				f.t.Errorf("%s failed with %s but changed something: %+v, %v", op, out, after, err)
+			}
+			return out
+		}
+		switch op {
+		case "getOAuthApplicationData":
+			return effect(strings.Contains(body, ">"+clientID+"<"))
+		case "getOauthApplicationState":
+			return effect(strings.Contains(body, ">ACTIVE<"))
+		case "updateConsumerAppState":
+			return effect(err == nil && after.State == tokenadmin.AppDisabled && f.revoked(tk))
+		case "updateOauthSecretKey", "removeOAuthApplicationData":
+			return effect(f.revoked(tk))
+		}
+		f.t.Fatalf("no effect check for %s", op)
+		return ""
+	}
+}
+
+// oauth calls /oauth2/revoke or /oauth2/introspect with Basic
+// credentials user:password (client credentials are form-urlencoded
+// first, RFC 6749 §2.3.1).
+func (f *authzFixture) oauth(endpoint, user, password string, tk target) string {
+	f.t.Helper()
+	a := actor{user: url.QueryEscape(user), password: url.QueryEscape(password)}
+	status, body := f.post(a, f.ts.URL()+"/oauth2/"+endpoint, "application/x-www-form-urlencoded", "",
+		url.Values{"token": {tk.value}}.Encode())
+	if status != http.StatusOK {
+		return fmt.Sprint(status)
+	}
+	if endpoint == "introspect" {
+		return effect(strings.HasPrefix(body, `{"active":true`) && strings.Contains(body, `"client_id":"`+tk.clientID+`"`))
+	}
+	return effect(f.revoked(tk))
+}
+
+// cli runs the real command line on the server's database.
+func (f *authzFixture) cli(args ...string) (int, string) {
+	f.t.Helper()
+	r := runMain(f.t, "", append(args, "--db", f.ts.path)...)
+	return r.code, r.stdout + r.stderr
+}
+
+func cliTokenShow(f *authzFixture, tk target) string {
+	code, out := f.cli("token", "show", tk.id)
+	return effect(code == 0 && strings.Contains(out, tk.id))
+}
+
+func cliTokenList(f *authzFixture, tk target) string {
+	code, out := f.cli("token", "list", "--client", tk.clientID, "--user", tk.user, "--all")
+	return effect(code == 0 && strings.Contains(out, tk.id))
+}
+
+func cliRevokeID(f *authzFixture, tk target) string {
+	code, _ := f.cli("token", "revoke", "--id", tk.id)
+	return effect(code == 0 && f.revoked(tk))
+}
+
+func cliRevokeHolder(f *authzFixture, tk target) string {
+	code, _ := f.cli("token", "revoke", "--user", tk.user, "--client", tk.clientID)
+	return effect(code == 0 && f.revoked(tk))
+}
+
+func cliAppShow(f *authzFixture, tk target) string {
+	code, out := f.cli("app", "show", tk.clientID)
+	return effect(code == 0 && strings.Contains(out, tk.clientID))
+}
+
+// TestUserAddAuditor: the CLI creates auditors, and the migrated schema
+// stores them.
+func TestUserAddAuditor(t *testing.T) {
+	path := newDatabase(t)
+	out := mustRun(t, "eve-password\n", "user", "add", "eve", "--role", "auditor", "--db", path)
+	if !strings.Contains(out, "added user eve (role auditor)") {
+		t.Errorf("stdout = %q", out)
+	}
+	u, err := openTestStore(t, path, store.Options{}).GetUser(t.Context(), "eve")
+	if err != nil || u.Role != tokenadmin.RoleAuditor {
+		t.Errorf("GetUser(eve) = %+v, %v; want role auditor", u, err)
+	}
+}
