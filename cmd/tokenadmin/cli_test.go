@@ -51,7 +51,8 @@ func TestCommandsAreRegistered(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{"app create", "app delete", "app disable", "app enable", "app list", "app rotate-secret", "app show", "app update",
-		"bench", "import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
+		"bench", "import apps", "import tokens", "import users",
+		"import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
 	if !slices.Equal(got, want) {
 		t.Errorf("commands = %q, want %q", got, want)
 	}

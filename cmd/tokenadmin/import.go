@@ -291,13 +291,24 @@ func importWSO2(e *env, s *store.DB, apps, tokens, scopes *csvTable) (*importSum
 		}
 		batch = append(batch, it)
 	}
-	res, err := s.ImportTokens(e.ctx, batch)
-	if err != nil {
-		return nil, err
-	}
-	sum.Tokens.Imported, sum.Tokens.RefreshTokens = res.Imported, res.Refresh
-	for k, v := range res.Skipped {
-		sum.Tokens.Skipped[k] += v
+	// In batches, with a progress report on stderr; each batch is its own
+	// write, and a re-run skips the tokens already imported.
+	prog := newProgress(e.stderr, "importing wso2 tokens", int64(len(tokens.rows)))
+	defer prog.Done()
+	prog.Add(int64(len(tokens.rows) - len(batch))) // skipped while reading
+	for len(batch) > 0 {
+		part := batch[:min(defaultImportBatch, len(batch))]
+		batch = batch[len(part):]
+		res, err := s.ImportTokens(e.ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		sum.Tokens.Imported += res.Imported
+		sum.Tokens.RefreshTokens += res.Refresh
+		for k, v := range res.Skipped {
+			sum.Tokens.Skipped[k] += v
+		}
+		prog.Add(int64(len(part)))
 	}
 	return sum, nil
 }
