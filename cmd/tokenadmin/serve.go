@@ -37,12 +37,19 @@ type serveConfig struct {
 	// LegacyProfile is the WSO2 generation the legacy services speak;
 	// legacy.DefaultProfile when empty.
 	LegacyProfile string
+	// TLSCert and TLSKey are PEM files; with them the server speaks HTTPS
+	// only (TLS 1.2 and up). Both or neither.
+	TLSCert, TLSKey string
+	// InsecureHTTP allows plain HTTP on an address other machines reach.
+	InsecureHTTP bool
+	// Timeouts for slow clients; zero means defaultTimeouts'.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 func init() {
 	register(&command{
 		name: "serve", summary: "run the SOAP and OAuth service (creates and migrates the database on first start)",
-		usage: "[--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h] [--legacy-profile is-5.3]",
+		usage: "[--config FILE] [--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--tls-cert FILE --tls-key FILE] [--insecure-http] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h] [--legacy-profile is-5.3]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			var c serveConfig
 			fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
@@ -55,15 +62,24 @@ func init() {
 			fs.DurationVar(&c.Policy.RefreshTTL, "refresh-ttl", tokenadmin.DefaultPolicy.RefreshTTL, "default refresh-token `lifetime` (apps may set their own)")
 			fs.StringVar(&c.LegacyProfile, "legacy-profile", string(legacy.DefaultProfile), "WSO2 `generation` the legacy /services/ endpoints speak (is-5.0, is-5.3, is-5.5, is-5.7)")
 			fs.BoolVar(&c.Policy.DisableRefreshGrant, "disable-refresh-grant", false, "switch the refresh_token grant off for every app: no refresh tokens are issued")
+			configFlag(fs)
+			fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS (TLS 1.2 and up) with the PEM certificate chain in `file` (needs --tls-key)")
+			fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key `file` of --tls-cert")
+			fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address (only behind a TLS proxy you control)")
+			fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultTimeouts.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+			fs.DurationVar(&c.ReadTimeout, "read-timeout", defaultTimeouts.ReadTimeout, "how long a client may take to send a whole request")
+			fs.DurationVar(&c.WriteTimeout, "write-timeout", defaultTimeouts.WriteTimeout, "how long writing a response may take, from the end of the request's headers")
+			fs.DurationVar(&c.IdleTimeout, "idle-timeout", defaultTimeouts.IdleTimeout, "how long a kept-alive connection may wait for its next request")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
 					return usagef("unexpected argument %q", args[0])
 				}
-				if c.Policy.AccessTTL <= 0 || c.Policy.RefreshTTL <= 0 {
-					return usagef("--access-ttl and --refresh-ttl must be positive")
+				set, err := layerConfig(fs)
+				if err != nil {
+					return err
 				}
-				if _, err := legacy.ParseProfile(c.LegacyProfile); err != nil {
-					return usagef("--legacy-profile: %v", err)
+				if err := checkServeFlags(fs, set); err != nil {
+					return err
 				}
 				c.DB = *db
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
@@ -103,6 +119,8 @@ type server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	https bool // serving TLS: URLs are https
 }
 
 // newLogger logs text to a terminal and JSON otherwise.
@@ -118,6 +136,14 @@ func newLogger(w io.Writer) *slog.Logger {
 // admin password, the demo's curl call) go to stdout; logs to stderr.
 func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (*server, error) {
 	log := newLogger(stderr)
+	tlsConfig, err := loadTLS(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := checkListenAddr(c.Addr, tlsConfig != nil, c.InsecureHTTP)
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, c.DB, store.Options{
 		SweepInterval: time.Minute,
 		Log:           func(msg string, err error) { log.Error(msg, "err", err) },
@@ -161,25 +187,34 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	mux.Handle("/oauth2/", oauth.NewHandler(db, authn, policy, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 
-	s.ln, err = listen("tcp", c.Addr)
+	s.ln, err = listen("tcp", addr.String())
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           securityHeaders(mux, tlsConfig != nil),
+		ReadHeaderTimeout: orDefault(c.ReadHeaderTimeout, defaultTimeouts.ReadHeaderTimeout),
+		ReadTimeout:       orDefault(c.ReadTimeout, defaultTimeouts.ReadTimeout),
+		WriteTimeout:      orDefault(c.WriteTimeout, defaultTimeouts.WriteTimeout),
+		IdleTimeout:       orDefault(c.IdleTimeout, defaultTimeouts.IdleTimeout),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
+	s.https = tlsConfig != nil
 	go func() {
-		s.serveErr = s.http.Serve(s.ln)
+		if s.https {
+			s.serveErr = s.http.ServeTLS(s.ln, "", "") // the certificate is in TLSConfig
+		} else {
+			s.serveErr = s.http.Serve(s.ln)
+		}
 		close(s.done)
 	}()
-	log.Info("tokenadmin serving", "url", s.URL()+soap.TokenAdminPath, "wsdl", s.URL()+soap.TokenAdminPath+"?wsdl", "db", c.DB)
+	if !s.https && !addr.IP.IsLoopback() {
+		warnInsecure(log, stderr, s.ln.Addr().String())
+	}
+	log.Info("tokenadmin serving", "url", s.URL()+soap.TokenAdminPath, "wsdl", s.URL()+soap.TokenAdminPath+"?wsdl", "db", c.DB, "listen", s.ln.Addr().String())
 	if c.Demo {
 		if err := seedDemo(ctx, db, s.URL(), stdout); err != nil {
 			s.Close(context.Background())
@@ -189,8 +224,16 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	return s, nil
 }
 
-// URL is the server's base URL, such as http://127.0.0.1:8080.
-func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL is the server's base URL, such as http://127.0.0.1:8080 or
+// https://127.0.0.1:8443. On an unspecified address (0.0.0.0, ::) it names
+// 127.0.0.1, which reaches it from this machine.
+func (s *server) URL() string {
+	scheme := "http://"
+	if s.https {
+		scheme = "https://"
+	}
+	return scheme + dialAddr(s.ln.Addr())
+}
 
 // Close stops accepting, lets in-flight requests finish until ctx ends,
 // then closes the database (after its queued writes are committed). Later
