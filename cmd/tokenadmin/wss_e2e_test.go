@@ -199,6 +199,20 @@ func TestWSSecurityEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("legacy SOAP 1.2 replay is soapenv:Sender with subcode wsse:FailedAuthentication, HTTP 400", func(t *testing.T) {
+		env := `<soapenv:Envelope xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope" xmlns:xsd="http://org.apache.axis2/xsd"><soapenv:Header>` +
+			digestHeader(t, "soapenv", "alice", alicePassword) + `</soapenv:Header><soapenv:Body><xsd:getAppsAuthorizedByUser/></soapenv:Body></soapenv:Envelope>`
+		u := f.URL() + "/services/OAuthAdminService"
+		if status, _, body := post(t, u, true, "urn:getAppsAuthorizedByUser", env); status != http.StatusOK {
+			t.Fatalf("first use: status %d:\n%s", status, body)
+		}
+		status, _, body := post(t, u, true, "urn:getAppsAuthorizedByUser", env)
+		want := `<soapenv:Code><soapenv:Value>soapenv:Sender</soapenv:Value><soapenv:Subcode><soapenv:Value>wsse:FailedAuthentication</soapenv:Value></soapenv:Subcode></soapenv:Code>`
+		if status != http.StatusBadRequest || !strings.Contains(body, want) || !strings.Contains(body, `xmlns:wsse="`+soap.NSWSSE+`"`) {
+			t.Fatalf("replay: status %d:\n%s", status, body)
+		}
+	})
+
 	t.Run("legacy without credentials is still 401", func(t *testing.T) {
 		env := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://org.apache.axis2/xsd"><soapenv:Body><xsd:getAppsAuthorizedByUser/></soapenv:Body></soapenv:Envelope>`
 		status, h, _ := post(t, f.URL()+"/services/OAuthAdminService", false, "urn:getAppsAuthorizedByUser", env)
