@@ -110,8 +110,9 @@ func targeted(v version, h *soap.Element) bool {
 
 // readHeaders reads the request's header blocks (header may be nil): its
 // WS-Addressing, then the mustUnderstand check. The fault, if any, is to
-// be written with the addressing returned.
-func readHeaders(v version, header *soap.Element) (*addressing, *fault) {
+// be written with the addressing returned. wss tells whether wsse:Security
+// blocks are understood (Handler.WSSecurity is set).
+func readHeaders(v version, header *soap.Element, wss bool) (*addressing, *fault) {
 	if header == nil {
 		return nil, nil
 	}
@@ -159,6 +160,9 @@ func readHeaders(v version, header *soap.Element) (*addressing, *fault) {
 			return a, genericFault("Invalid value found in mustUnderstand value of " + h.Name.Local + " header block")
 		}
 		if (h.Name.Space == nsWSA || h.Name.Space == nsWSASub) && wsaHeaders[h.Name.Local] {
+			continue
+		}
+		if wss && h.Name == soap.SecurityHeaderName {
 			continue
 		}
 		return a, &fault{code: codeMustUnderstand,

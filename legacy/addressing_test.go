@@ -50,7 +50,7 @@ func TestReadHeaders(t *testing.T) {
 		{"bad value", soap11, `<x:T xmlns:x="urn:x" e:mustUnderstand="yes"/>`, "", "", false, "Invalid value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, f := readHeaders(tc.v, headerOf(t, tc.v, tc.blocks))
+			a, f := readHeaders(tc.v, headerOf(t, tc.v, tc.blocks), false)
 			switch {
 			case tc.wantNS == "" && a != nil:
 				t.Errorf("addressing %+v, want none", a)

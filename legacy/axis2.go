@@ -107,18 +107,24 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &call{w: w, r: r}
 
 	// Carbon authenticates before anything is parsed (WIRE.md §6): the
-	// session first, then HTTP Basic.
+	// session first, then HTTP Basic. With WS-Security on, a request
+	// with neither and no Authorization header may carry a UsernameToken:
+	// it is authenticated after the envelope is read (wssecurity.go).
+	authenticated, deferred := false, false
 	if !s.anonymous {
 		caller, f := s.h.authenticate(w, r)
-		if f != nil {
-			if f.status == http.StatusUnauthorized {
-				s.h.challenge(w)
-				return
-			}
+		switch {
+		case f != nil && f.status == http.StatusUnauthorized && s.h.WSSecurity != nil && r.Header.Get("Authorization") == "":
+			deferred = true
+		case f != nil && f.status == http.StatusUnauthorized:
+			s.h.challenge(w)
+			return
+		case f != nil:
 			s.h.writeFault(w, r, v, f)
 			return
+		default:
+			x.caller, authenticated = caller, true
 		}
-		x.caller = caller
 	}
 
 	limit := s.h.maxBodyBytes()
@@ -150,7 +156,23 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v = ev
 	// WS-Addressing is read here (Axis2's Addressing phase); the
 	// mustUnderstand check comes after dispatch, as in AxisEngine.
-	wsa, muFault := readHeaders(v, header)
+	wsa, muFault := readHeaders(v, header, s.h.WSSecurity != nil)
+
+	// WS-Security comes next, as Rampart's Security phase does in
+	// Carbon's axis2.xml (after Addressing, before Dispatch).
+	if s.h.WSSecurity != nil && !s.anonymous {
+		if f := s.h.wsSecurity(r, v, header, x, authenticated); f != nil {
+			if f.status == http.StatusUnauthorized {
+				s.h.challenge(w)
+				return
+			}
+			s.h.writeFaultWSA(w, r, v, wsa, f)
+			return
+		}
+	} else if deferred {
+		s.h.challenge(w)
+		return
+	}
 
 	// Dispatch (WIRE.md §4): SOAPAction first, then the Body's first
 	// child; the wrapper's namespace is checked only afterwards.

@@ -38,6 +38,9 @@ type fault struct {
 	detail func(w *soap.Writer)
 	// status is an HTTP status that replaces the fault (401).
 	status int
+	// wsse is set for WS-Security faults (wssecurity.go): the code is
+	// then wsse:<wsse> in SOAP 1.1, env:Sender with that subcode in 1.2.
+	wsse soap.SecurityFaultCode
 }
 
 func genericFault(msg string) *fault { return &fault{code: codeServer, message: msg} }
@@ -125,14 +128,22 @@ func (h *Handler) writeFaultWSA(w http.ResponseWriter, r *http.Request, v versio
 	}
 	b.Raw(`<soapenv:Body>`)
 	var code string
-	switch f.code {
-	case codeServer:
+	switch {
+	case f.wsse != "":
+		b.Begin("soapenv:Fault")
+		b.Attr("xmlns:wsse", soap.NSWSSE)
+		b.EndAttrs()
+		code = "wsse:" + string(f.wsse)
+		if v == soap12 {
+			code = "soapenv:Sender"
+		}
+	case f.code == codeServer:
 		b.Raw(`<soapenv:Fault>`)
 		code = "soapenv:Server"
 		if v == soap12 {
 			code = "soapenv:Receiver"
 		}
-	case codeVersionMismatch, codeMustUnderstand:
+	case f.code == codeVersionMismatch, f.code == codeMustUnderstand:
 		b.Raw(`<soapenv:Fault>`)
 		code = "soapenv:" + f.code
 	default:
@@ -148,13 +159,22 @@ func (h *Handler) writeFaultWSA(w http.ResponseWriter, r *http.Request, v versio
 	} else {
 		b.Raw(`<soapenv:Code>`)
 		b.Elem("soapenv:Value", code)
+		if f.wsse != "" {
+			b.Raw(`<soapenv:Subcode>`)
+			b.Elem("soapenv:Value", "wsse:"+string(f.wsse))
+			b.Raw(`</soapenv:Subcode>`)
+		}
 		b.Raw(`</soapenv:Code><soapenv:Reason><soapenv:Text xml:lang="en-US">`)
 		b.Text(f.message)
 		b.Raw(`</soapenv:Text></soapenv:Reason>`)
 		writeDetail(&b, "soapenv:Detail", f.detail)
 	}
 	b.Raw(`</soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
-	send(w, r, http.StatusInternalServerError, contentType(v, action), b.Bytes())
+	status := http.StatusInternalServerError
+	if f.wsse != "" && v == soap12 {
+		status = http.StatusBadRequest // AxisServlet: a SOAP 1.2 Sender fault is 400 (WIRE.md §8.2)
+	}
+	send(w, r, status, contentType(v, action), b.Bytes())
 }
 
 func writeDetail(b *soap.Writer, name string, detail func(*soap.Writer)) {

@@ -84,6 +84,10 @@ type Handler struct {
 	// AppAdmin manages apps for OAuthAdminService's application
 	// operations (oauthapps.go); without it they answer a Server fault.
 	AppAdmin AppAdmin
+	// WSSecurity, when set, accepts a WS-Security UsernameToken instead of
+	// HTTP Basic or the session cookie, and makes wsse:Security header
+	// blocks understood (wssecurity.go).
+	WSSecurity *soap.WSSecurity
 
 	profile  Profile
 	spec     *profileSpec

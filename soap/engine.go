@@ -116,6 +116,11 @@ type Server struct {
 	// X-Forwarded-Proto and X-Forwarded-Host headers of a reverse proxy.
 	// Leave it off unless a proxy you control sets them.
 	TrustForwardedHeaders bool
+	// WSSecurity, when set, makes wsse:Security header blocks understood
+	// and lets a request without an Authorization header authenticate
+	// with a UsernameToken (wssecurity.go); the body is then read before
+	// the caller is known. A request with neither is still a 401.
+	WSSecurity *WSSecurity
 
 	ops     map[xml.Name]*Operation
 	headers map[xml.Name]HeaderFunc
@@ -232,14 +237,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{Version: v, Action: action}
 
 	// Credentials, before the body is read, so that anonymous clients
-	// cannot make us parse anything.
-	if s.Auth != nil {
+	// cannot make us parse anything; unless WS-Security is on and the
+	// request has no Authorization header: its credentials may be in the
+	// SOAP header.
+	basic := false
+	if s.Auth != nil && (s.WSSecurity == nil || r.Header.Get("Authorization") != "") {
 		caller, f := x.authenticate()
 		if f != nil {
 			x.fail(f)
 			return
 		}
-		req.Caller = caller
+		req.Caller, basic = caller, true
 	}
 
 	// The body, capped.
@@ -290,6 +298,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Header, req.Body = env.header, env.body
 
+	ctx := r.Context()
+	if s.WSSecurity != nil {
+		if f, err := x.wsSecurity(ctx, &req, basic); f != nil || err != nil {
+			if f != nil {
+				x.fail(f)
+			} else {
+				x.failErr(err)
+			}
+			return
+		}
+	}
+
 	// Headers: all mandatory blocks must be understood before any is
 	// processed (SOAP 1.2 part 1 §2.6).
 	if err := s.checkHeaders(&req); err != nil {
@@ -311,7 +331,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx := r.Context()
 	if err := s.processHeaders(ctx, &req); err != nil {
 		x.failErr(err)
 		return
@@ -350,6 +369,30 @@ func (x *exchange) authenticate() (tokenadmin.Caller, *fault) {
 	}
 }
 
+// wsSecurity authenticates the request with its wsse:Security header
+// block, if it has one for us. basic tells whether HTTP Basic already
+// authenticated req.Caller: a UsernameToken naming someone else is then
+// InvalidSecurity, and a token of the same user must verify too. Without
+// either, the request gets the 401 challenge, as without WS-Security.
+func (x *exchange) wsSecurity(ctx context.Context, req *Request, basic bool) (*fault, error) {
+	sec, err := ParseSecurity(req.Version, req.Header)
+	if err != nil {
+		return nil, err
+	}
+	caller, ok, err := x.s.WSSecurity.Authenticate(ctx, sec)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok && basic && caller.Name != req.Caller.Name:
+		return nil, securityErr(FaultInvalidSecurity, "the UsernameToken and HTTP Basic name different users")
+	case ok:
+		req.Caller = caller
+	case !basic && x.s.Auth != nil:
+		return x.unauthenticated("authentication required"), nil
+	}
+	return nil, nil
+}
+
 func (x *exchange) unauthenticated(msg string) *fault {
 	realm := x.s.Realm
 	if realm == "" {
@@ -383,7 +426,7 @@ func (s *Server) checkHeaders(req *Request) error {
 		if !must || !Targeted(req.Version, h) {
 			continue
 		}
-		if _, ok := s.headers[h.Name]; !ok {
+		if _, ok := s.headers[h.Name]; !ok && (s.WSSecurity == nil || h.Name != SecurityHeaderName) {
 			missing = append(missing, h.Name)
 		}
 	}

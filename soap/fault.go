@@ -47,6 +47,11 @@ type fault struct {
 	status  int             // HTTP status, when the transport dictates one (401, 405, 413, 415)
 
 	notUnderstood []xml.Name // MustUnderstand: the header blocks, for SOAP 1.2 NotUnderstood
+
+	// wsse is set for WS-Security faults: the wsse fault code, written as
+	// the SOAP 1.1 faultcode or the SOAP 1.2 Subcode (SOAP Message
+	// Security 1.1 §12).
+	wsse SecurityFaultCode
 }
 
 // faultFor maps an error to its fault. It is the one place where the error
@@ -55,6 +60,10 @@ type fault struct {
 // else, tokenadmin.CodeInternal and unknown codes included, is a
 // Server/Receiver fault with a fixed text, and its cause must be logged.
 func faultFor(err error) *fault {
+	var se *SecurityError
+	if errors.As(err, &se) {
+		return &fault{class: classClient, code: tokenadmin.ErrorCode(se.Unwrap()), message: se.Message(), wsse: se.Code}
+	}
 	code := tokenadmin.ErrorCode(err)
 	f := &fault{class: classClient, code: code, message: tokenadmin.ErrorMessage(err)}
 	switch code {
@@ -148,7 +157,16 @@ func (s *Server) writeFault(w *Writer, v Version, f *fault) {
 	}
 	detail := s.FaultDetail != nil && !(v == SOAP11 && f.class == classMustUnderstand)
 	if v == SOAP11 {
-		w.Elem("faultcode", code)
+		if f.wsse != "" {
+			// The QName's prefix is declared on the element that holds it.
+			w.Begin("faultcode")
+			w.Attr("xmlns:wsse", NSWSSE)
+			w.EndAttrs()
+			w.Text("wsse:" + string(f.wsse))
+			w.Close("faultcode")
+		} else {
+			w.Elem("faultcode", code)
+		}
 		w.Begin("faultstring")
 		w.Attr("xml:lang", "en")
 		w.EndAttrs()
@@ -162,6 +180,15 @@ func (s *Server) writeFault(w *Writer, v Version, f *fault) {
 	} else {
 		w.Open("env:Code")
 		w.Elem("env:Value", code)
+		if f.wsse != "" {
+			w.Open("env:Subcode")
+			w.Begin("env:Value")
+			w.Attr("xmlns:wsse", NSWSSE)
+			w.EndAttrs()
+			w.Text("wsse:" + string(f.wsse))
+			w.Close("env:Value")
+			w.Close("env:Subcode")
+		}
 		w.Close("env:Code")
 		w.Open("env:Reason")
 		w.Begin("env:Text")

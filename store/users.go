@@ -27,9 +27,11 @@ func (db *DB) CreateUser(ctx context.Context, u tokenadmin.User) error {
 	return wrapErr("create user", err)
 }
 
-// SetPassword replaces a user's password hash; unknown is CodeNotFound.
+// SetPassword replaces a user's password hash and clears their
+// WS-Security digest credential, if any (wssdigest.go); unknown is
+// CodeNotFound.
 func (db *DB) SetPassword(ctx context.Context, name, passwordHash string) error {
-	return wrapErr("set password", db.updateUser(ctx, name, `password_hash = ?`, passwordHash))
+	return wrapErr("set password", db.updateUser(ctx, name, `password_hash = ?, wss_digest = NULL`, passwordHash))
 }
 
 // SetRole changes a user's role; unknown is CodeNotFound.
@@ -40,9 +42,10 @@ func (db *DB) SetRole(ctx context.Context, name string, role tokenadmin.Role) er
 	return wrapErr("set role", db.updateUser(ctx, name, `role = ?`, string(role)))
 }
 
-func (db *DB) updateUser(ctx context.Context, name, set string, value any) error {
+func (db *DB) updateUser(ctx context.Context, name, set string, values ...any) error {
 	return db.update(ctx, func(ctx context.Context, c conn) error {
-		res, err := c.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE name = ?`, value, ms(db.now()), name)
+		args := append(values, ms(db.now()), name)
+		res, err := c.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE name = ?`, args...)
 		if err != nil {
 			return err
 		}

@@ -15,10 +15,11 @@ import (
 func init() {
 	register(&command{
 		name: "user add", summary: "add a user who may call the admin API (password on stdin)",
-		usage: "NAME --role admin|auditor|user [--db FILE]",
+		usage: "NAME --role admin|auditor|user [--wss-digest] [--db FILE]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			db := dbFlag(fs)
 			role := fs.String("role", "user", "`role`: admin (everything), auditor (reads everything, changes nothing) or user (own tokens and own apps)")
+			digest := wssDigestFlag(fs)
 			return func(e *env, args []string) error {
 				if len(args) != 1 {
 					return usagef("want exactly one user name")
@@ -26,7 +27,7 @@ func init() {
 				if !tokenadmin.Role(*role).Valid() {
 					return usagef("--role must be admin, auditor or user")
 				}
-				hash, err := readPasswordHash(e)
+				password, hash, err := readPasswordAndHash(e)
 				if err != nil {
 					return err
 				}
@@ -35,7 +36,13 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				if err := s.CreateUser(e.ctx, tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}); err != nil {
+				u := tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}
+				if *digest {
+					err = s.CreateUserWithDigest(e.ctx, u, []byte(password))
+				} else {
+					err = s.CreateUser(e.ctx, u)
+				}
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "added user %s (role %s)\n", args[0], *role)
@@ -45,14 +52,15 @@ func init() {
 	})
 	register(&command{
 		name: "user passwd", summary: "set a user's password (new password on stdin)",
-		usage: "NAME [--db FILE]",
+		usage: "NAME [--wss-digest] [--db FILE]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			db := dbFlag(fs)
+			digest := wssDigestFlag(fs)
 			return func(e *env, args []string) error {
 				if len(args) != 1 {
 					return usagef("want exactly one user name")
 				}
-				hash, err := readPasswordHash(e)
+				password, hash, err := readPasswordAndHash(e)
 				if err != nil {
 					return err
 				}
@@ -61,7 +69,12 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				if err := s.SetPassword(e.ctx, args[0], hash); err != nil {
+				if *digest {
+					err = s.SetPasswordAndDigest(e.ctx, args[0], hash, []byte(password))
+				} else {
+					err = s.SetPassword(e.ctx, args[0], hash)
+				}
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "password of %s changed\n", args[0])
@@ -71,17 +84,25 @@ func init() {
 	})
 }
 
-// readPasswordHash reads one line from stdin as a password and hashes it.
-func readPasswordHash(e *env) (string, error) {
+// readPasswordAndHash reads one line from stdin as a password and returns
+// it with its hash.
+func readPasswordAndHash(e *env) (password, hash string, err error) {
 	line, err := bufio.NewReader(io.LimitReader(e.stdin, auth.MaxPasswordLen+2)).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("read password from stdin: %w", err)
+		return "", "", fmt.Errorf("read password from stdin: %w", err)
 	}
-	password := strings.TrimRight(line, "\r\n")
+	password = strings.TrimRight(line, "\r\n")
 	if password == "" {
-		return "", usagef("give the password on stdin, e.g. printf '%%s\\n' \"$PASSWORD\" | tokenadmin user add ...")
+		return "", "", usagef("give the password on stdin, e.g. printf '%%s\\n' \"$PASSWORD\" | tokenadmin user add ...")
 	}
-	return auth.HashPassword(password)
+	hash, err = auth.HashPassword(password)
+	return password, hash, err
+}
+
+// wssDigestFlag is --wss-digest of user add and user passwd.
+func wssDigestFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("wss-digest", false, "also keep the password, encrypted under the database key, for WS-Security PasswordDigest logins "+
+		"(without it, user passwd removes any such copy)")
 }
 
 // positive checks a duration flag.

@@ -159,6 +159,10 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	authn := auth.NewAuthenticator(db)
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db}, authn)
 	h.Apps = &tokenadmin.AppService{Apps: db}
+	// WS-Security UsernameToken on both SOAP surfaces, one nonce cache, so
+	// that a token seen by one cannot be replayed on the other.
+	wss := &soap.WSSecurity{Auth: authn, Digests: db}
+	h.WSSecurity = wss
 	h.Logger = log
 	h.TrustForwardedHeaders = c.TrustForwarded
 	if c.MaxBodyBytes > 0 {
@@ -176,6 +180,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
 	lh.AppAdmin = &tokenadmin.AppService{Apps: db}
+	lh.WSSecurity = wss
 	lh.Register(mux)
 	policy := c.Policy
 	if policy.AccessTTL <= 0 {
