@@ -257,10 +257,11 @@ func (a *Authenticator) limiter() *Limiter {
 // ClientLimiter returns a Limiter for OAuth client authentication: per
 // client id with DefaultClientThreshold, and per address with the
 // Authenticator's AddrThrottle, so that an address's failed user logins
-// and failed client authentications count together. It uses the
-// Authenticator's Now, Logger and Audit as they are when it is called.
+// and failed client authentications count together. Unless set on the
+// Limiter, its Now, Logger and Audit are the Authenticator's, whenever
+// these are set.
 func (a *Authenticator) ClientLimiter() *Limiter {
-	return &Limiter{Kind: "client", Names: NewThrottle(DefaultClientThreshold), Addrs: a.AddrThrottle, Now: a.Now, Logger: a.Logger, Audit: a.Audit}
+	return &Limiter{Kind: "client", Names: NewThrottle(DefaultClientThreshold), Addrs: a.AddrThrottle, of: a}
 }
 
 // verified counts the outcome of a real verification (never a cache hit)

@@ -299,6 +299,10 @@ type Limiter struct {
 	Logger *slog.Logger
 	// Audit records the locks; nil records nothing.
 	Audit Auditor
+
+	// of is the Authenticator whose Now, Logger and Audit stand in for
+	// unset fields (ClientLimiter).
+	of *Authenticator
 }
 
 // Allowed reports whether an authentication of name may be checked now:
@@ -365,7 +369,7 @@ func (l *Limiter) locked(ctx context.Context, now time.Time, kind, key, name str
 		slog.String("request_id", id),
 		slog.Int("failures", failures),
 		slog.Duration("lock", lock))
-	appendAudit(ctx, l.Audit, l.logger(), tokenadmin.AuditEvent{
+	appendAudit(ctx, l.audit(), l.logger(), tokenadmin.AuditEvent{
 		Time:       now,
 		ClientAddr: addr,
 		RequestID:  id,
@@ -385,17 +389,30 @@ func (l *Limiter) kind() string {
 }
 
 func (l *Limiter) now() time.Time {
-	if l.Now != nil {
+	switch {
+	case l.Now != nil:
 		return l.Now()
+	case l.of != nil && l.of.Now != nil:
+		return l.of.Now()
 	}
 	return time.Now()
 }
 
 func (l *Limiter) logger() *slog.Logger {
-	if l.Logger != nil {
+	switch {
+	case l.Logger != nil:
 		return l.Logger
+	case l.of != nil && l.of.Logger != nil:
+		return l.of.Logger
 	}
 	return slog.Default()
+}
+
+func (l *Limiter) audit() Auditor {
+	if l.Audit == nil && l.of != nil {
+		return l.of.Audit
+	}
+	return l.Audit
 }
 
 // appendAudit appends e to audit, detached from ctx's cancellation, and

@@ -37,6 +37,9 @@ type serveConfig struct {
 	// LegacyProfile is the WSO2 generation the legacy services speak;
 	// legacy.DefaultProfile when empty.
 	LegacyProfile string
+	// UserThrottle and AddrThrottle limit failed logins per user name and
+	// per client address; nil means auth.NewAuthenticator's defaults.
+	UserThrottle, AddrThrottle *auth.Throttle
 }
 
 func init() {
@@ -131,6 +134,13 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(db)
+	authn.Logger = log // lock warnings (brute-force throttling); the login audit: authn.Audit
+	if c.UserThrottle != nil {
+		authn.UserThrottle = c.UserThrottle
+	}
+	if c.AddrThrottle != nil {
+		authn.AddrThrottle = c.AddrThrottle
+	}
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
 	h.Apps = &tokenadmin.AppService{Apps: db}
 	h.Logger = log
@@ -158,7 +168,9 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if policy.RefreshTTL <= 0 {
 		policy.RefreshTTL = tokenadmin.DefaultPolicy.RefreshTTL
 	}
-	mux.Handle("/oauth2/", oauth.NewHandler(db, authn, policy, log))
+	oh := oauth.NewHandler(db, authn, policy, log)
+	oh.Clients = authn.ClientLimiter()
+	mux.Handle("/oauth2/", oh)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 
 	s.ln, err = listen("tcp", c.Addr)
