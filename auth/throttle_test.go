@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -527,9 +529,21 @@ func TestThrottleConcurrent(t *testing.T) {
 	const slots, calls = 4, 400
 	th := newThrottled(t)
 	th.MaxConcurrentVerifications = slots
+	// The first verifications wait at a gate until every request has
+	// started, so that most requests pass the first lock check and queue
+	// for a slot before any failure is counted.
+	open := make(chan struct{})
+	var started, running atomic.Int64
+	cheap := th.verify
+	th.verify = func(encoded, password string) (bool, error) {
+		running.Add(1)
+		<-open
+		return cheap(encoded, password)
+	}
 	var wg sync.WaitGroup
 	for i := range calls {
 		wg.Go(func() {
+			started.Add(1)
 			ctx := from(t.Context(), fmt.Sprint("192.0.2.", i%4))
 			user := "alice"
 			if i%2 == 1 {
@@ -541,6 +555,13 @@ func TestThrottleConcurrent(t *testing.T) {
 			}
 		})
 	}
+	for started.Load() < calls || running.Load() < slots {
+		runtime.Gosched()
+	}
+	for range 1000 { // let the started requests reach the slots; not needed for correctness
+		runtime.Gosched()
+	}
+	close(open)
 	wg.Wait()
 	if n, limit := th.verified(), int64(2*(DefaultUserThreshold+slots-1)); n > limit {
 		t.Errorf("%d verifications for %d parallel guesses at two users; want at most %d", n, calls, limit)
@@ -565,5 +586,49 @@ func TestThrottleConcurrent(t *testing.T) {
 	wg.Wait()
 	if clients.Allowed(from(t.Context(), "192.0.2.201"), "client") {
 		t.Error("the client is not locked after 50 failures")
+	}
+}
+
+// ClientLimiter counts per client id with DefaultClientThreshold and
+// shares the address throttle with user logins; it uses the
+// Authenticator's Audit and Logger even when they are set after it was
+// made, as serve may wire them in any order.
+func TestClientLimiter(t *testing.T) {
+	th := newThrottled(t)
+	clients := th.ClientLimiter()
+	rec := &auditRecorder{}
+	th.Audit = rec
+	ctx := from(t.Context(), "192.0.2.50")
+	for i := range DefaultClientThreshold {
+		if !clients.Allowed(ctx, "portal") {
+			t.Fatalf("locked after %d failures", i)
+		}
+		clients.Failed(ctx, "portal")
+	}
+	if clients.Allowed(from(t.Context(), "203.0.113.1"), "portal") {
+		t.Error("portal is not locked after DefaultClientThreshold failures")
+	}
+	if !clients.Allowed(ctx, "other") {
+		t.Error("another client id is locked")
+	}
+	got := rec.all()
+	want := tokenadmin.AuditEvent{Time: th.clock.Now(), ClientAddr: "192.0.2.50", RequestID: "req-192.0.2.50",
+		Action: tokenadmin.AuditLoginLocked, Target: "portal", Outcome: tokenadmin.AuditDenied,
+		Count: DefaultClientThreshold, Reason: "client locked for 1s after 10 failed logins"}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("audit events %+v; want [%+v]", got, want)
+	}
+	if log := th.log.String(); !strings.Contains(log, `"kind":"client"`) || !strings.Contains(log, `"client":"portal"`) {
+		t.Errorf("no lock warning for the client:\n%s", log)
+	}
+	// The address's ten client failures count towards its user-login limit.
+	for i := range DefaultAddrThreshold - DefaultClientThreshold {
+		_, err := th.Authenticate(ctx, fmt.Sprint("user", i), "guess")
+		wantRefused(t, "guess", err)
+	}
+	_, err := th.Authenticate(ctx, "bob", "bob-pw")
+	wantRefused(t, "bob from an address locked by client and user failures", err)
+	if rec.all()[len(rec.all())-1].Target != "192.0.2.50" {
+		t.Errorf("last audit event %+v; want the address lock", rec.all()[len(rec.all())-1])
 	}
 }
