@@ -254,6 +254,14 @@ func (a *Authenticator) limiter() *Limiter {
 	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, Now: a.Now, Logger: a.Logger, Audit: a.Audit}
 }
 
+// UserLimiter returns the Limiter that Authenticate uses, for user logins
+// that verify credentials some other way (a WS-Security password digest)
+// and must count towards the same locks. Its Now, Logger and Audit are
+// the Authenticator's, whenever these are set.
+func (a *Authenticator) UserLimiter() *Limiter {
+	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, of: a}
+}
+
 // ClientLimiter returns a Limiter for OAuth client authentication: per
 // client id with DefaultClientThreshold, and per address with the
 // Authenticator's AddrThrottle, so that an address's failed user logins
