@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -130,6 +131,7 @@ func newTestAuthenticator(store UserStore) (*Authenticator, *fakeClock, *atomic.
 	a := NewAuthenticator(store)
 	clock := &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	a.Now = clock.Now
+	a.Logger = slog.New(slog.DiscardHandler)
 	var n atomic.Int64
 	a.verify = func(encoded, password string) (bool, error) {
 		n.Add(1)
@@ -798,6 +800,7 @@ func TestFailureCacheIsBounded(t *testing.T) {
 	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: "plain:alice-pw"})
 	a, _, verifications := newTestAuthenticator(store)
 	a.MaxCacheEntries = 4
+	a.UserThrottle = nil // 20 wrong passwords would lock alice (see throttle_test.go)
 	a.verify = func(encoded, password string) (bool, error) {
 		verifications.Add(1)
 		return subtle.ConstantTimeCompare([]byte(encoded), []byte("plain:"+password)) == 1, nil
@@ -851,6 +854,7 @@ func TestVerificationsAreBounded(t *testing.T) {
 	store := newFakeStore(tokenadmin.User{Name: "alice", Role: tokenadmin.RoleAdmin, PasswordHash: "plain:alice-pw"})
 	a, _, _ := newTestAuthenticator(store)
 	a.MaxConcurrentVerifications = limit
+	a.UserThrottle = nil // this is about the slots, not about locking alice
 	g := &gatedVerify{open: make(chan struct{})}
 	a.verify = g.verify
 
@@ -962,6 +966,7 @@ func TestAuthenticateConcurrent(t *testing.T) {
 	)
 	a, clock, _ := newTestAuthenticator(store)
 	a.MaxCacheEntries = 1 // two good keys: the cache is swept and cleared constantly
+	a.UserThrottle = nil  // wrong passwords would lock alice; TestThrottleConcurrent covers locking
 	a.verify = func(encoded, password string) (bool, error) {
 		return subtle.ConstantTimeCompare([]byte(encoded), []byte("plain:"+password)) == 1, nil
 	}

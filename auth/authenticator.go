@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -78,6 +79,22 @@ type Authenticator struct {
 	// their context ends. Zero or negative means runtime.GOMAXPROCS(0).
 	MaxConcurrentVerifications int
 
+	// UserThrottle limits failed logins per user name, known or not;
+	// AddrThrottle per client address (AddrKey of RequestInfo's
+	// ClientAddr). A locked user name or address fails every attempt at
+	// once, with the wrong-password error, without verifying anything:
+	// the right password and remembered successes fail too. A verified
+	// success resets the user name's count, never the address's. nil
+	// disables a limit. See Throttle and Limiter.
+	UserThrottle, AddrThrottle *Throttle
+	// Logger receives lock warnings and audit errors; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Audit records admins' logins (tokenadmin.AuditLogin) and locks
+	// (tokenadmin.AuditLoginLocked); nil records nothing. An audit error
+	// is logged and never changes the outcome of a login.
+	Audit Auditor
+
 	users  UserStore
 	verify func(encoded, password string) (bool, error) // VerifyPassword; tests count calls
 	macs   sync.Pool                                    // *keyer
@@ -126,6 +143,9 @@ func NewAuthenticator(users UserStore) *Authenticator {
 		verify:             VerifyPassword,
 
 		MaxConcurrentVerifications: runtime.GOMAXPROCS(0),
+
+		UserThrottle: NewThrottle(DefaultUserThreshold),
+		AddrThrottle: NewThrottle(DefaultAddrThreshold),
 	}
 	a.macs.New = func() any {
 		return &keyer{mac: hmac.New(sha256.New, macKey), sum: make([]byte, 0, sha256.Size)}
@@ -145,8 +165,15 @@ func errUnauthenticated() error {
 // verification too. Store errors, a UsersEpoch failure, a stored hash that
 // cannot be parsed, and ctx ending while the request waits for a
 // verification slot are internal errors.
+//
+// While the user name or the client address is locked (see UserThrottle),
+// every attempt is that same error at once, whatever the password.
 func (a *Authenticator) Authenticate(ctx context.Context, user, password string) (tokenadmin.Caller, error) {
 	if password == "" || len(password) > MaxPasswordLen {
+		return tokenadmin.Caller{}, errUnauthenticated()
+	}
+	lim := a.limiter()
+	if !lim.Allowed(ctx, user) {
 		return tokenadmin.Caller{}, errUnauthenticated()
 	}
 	if (a.CacheTTL <= 0 && a.FailureTTL <= 0) || a.MaxCacheEntries <= 0 {
@@ -155,10 +182,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, password string)
 			return tokenadmin.Caller{}, err
 		}
 		defer release()
+		if !lim.Allowed(ctx, user) {
+			return tokenadmin.Caller{}, errUnauthenticated()
+		}
 		c, ok, err := a.verifyUser(ctx, user, password)
 		if err != nil {
 			return tokenadmin.Caller{}, err
 		}
+		a.verified(ctx, lim, user, c, ok)
 		return result(c, ok)
 	}
 	now := a.Now()
@@ -186,9 +217,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, password string)
 		return tokenadmin.Caller{}, err
 	}
 	defer release()
-	// While this request waited for a slot, another may have verified the
-	// same credentials: a client repeating a wrong password in parallel
-	// then costs one verification, not one per request.
+	// While this request waited for a slot, failures of others may have
+	// locked the user or address: parallel guesses must not slip past
+	// the lock by queueing before it started.
+	if !lim.Allowed(ctx, user) {
+		return tokenadmin.Caller{}, errUnauthenticated()
+	}
+	// Another request may also have verified the same credentials: a
+	// client repeating a wrong password in parallel then costs one
+	// verification, not one per request.
 	now = a.Now()
 	a.mu.Lock()
 	c, ok, hit = a.lookupLocked(key, now)
@@ -207,7 +244,59 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, password string)
 	case !ok && a.FailureTTL > 0:
 		a.remember(&a.failures, key, gen, now, entry{expires: now.Add(a.FailureTTL)})
 	}
+	a.verified(ctx, lim, user, c, ok)
 	return result(c, ok)
+}
+
+// limiter is the Limiter of user logins, made of the Authenticator's
+// fields.
+func (a *Authenticator) limiter() *Limiter {
+	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, Now: a.Now, Logger: a.Logger, Audit: a.Audit}
+}
+
+// UserLimiter returns the Limiter that Authenticate uses, for user logins
+// that verify credentials some other way (a WS-Security password digest)
+// and must count towards the same locks. Its Now, Logger and Audit are
+// the Authenticator's, whenever these are set.
+func (a *Authenticator) UserLimiter() *Limiter {
+	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, of: a}
+}
+
+// ClientLimiter returns a Limiter for OAuth client authentication: per
+// client id with DefaultClientThreshold, and per address with the
+// Authenticator's AddrThrottle, so that an address's failed user logins
+// and failed client authentications count together. Unless set on the
+// Limiter, its Now, Logger and Audit are the Authenticator's, whenever
+// these are set.
+func (a *Authenticator) ClientLimiter() *Limiter {
+	return &Limiter{Kind: "client", Names: NewThrottle(DefaultClientThreshold), Addrs: a.AddrThrottle, of: a}
+}
+
+// verified counts the outcome of a real verification (never a cache hit)
+// of user's password: a success resets the user's failures, a failure
+// counts for the user and the address. An admin's login is audited
+// either way; a remembered success is not, or every request an admin
+// makes with Basic credentials would be a login. c is the user's, with
+// its role, for a wrong password too; zero for an unknown user.
+func (a *Authenticator) verified(ctx context.Context, lim *Limiter, user string, c tokenadmin.Caller, ok bool) {
+	if ok {
+		lim.Succeeded(user)
+	} else {
+		lim.Failed(ctx, user)
+	}
+	if c.Role != tokenadmin.RoleAdmin {
+		return
+	}
+	e := tokenadmin.AuditEvent{Time: a.Now(), Action: tokenadmin.AuditLogin, Target: c.Name}
+	if ri := tokenadmin.RequestInfoFrom(ctx); ri != nil {
+		e.ClientAddr, e.RequestID = ri.ClientAddr, ri.ID
+	}
+	if ok {
+		e.Actor, e.Role, e.Outcome = c.Name, c.Role, tokenadmin.AuditSuccess
+	} else {
+		e.Outcome, e.Reason = tokenadmin.AuditDenied, "invalid user name or password"
+	}
+	appendAudit(ctx, a.Audit, lim.logger(), e)
 }
 
 // result is what Authenticate returns for a verification's outcome.
@@ -271,7 +360,9 @@ func (a *Authenticator) Invalidate() {
 
 // verifyUser reads the user and verifies the password against the stored
 // hash. ok is false, with a nil error, for a wrong password or an unknown
-// user. The caller holds a verification slot.
+// user; for a wrong password c still names the user and its role (for
+// the audit log), so callers must look at ok, not at c. The caller holds
+// a verification slot.
 func (a *Authenticator) verifyUser(ctx context.Context, name, password string) (c tokenadmin.Caller, ok bool, err error) {
 	u, err := a.users.GetUser(ctx, name)
 	if tokenadmin.ErrorCode(err) == tokenadmin.CodeNotFound {
@@ -289,7 +380,7 @@ func (a *Authenticator) verifyUser(ctx context.Context, name, password string) (
 		return tokenadmin.Caller{}, false, fmt.Errorf("auth: user %q: %w", name, err)
 	}
 	if !ok {
-		return tokenadmin.Caller{}, false, nil
+		return tokenadmin.Caller{Name: u.Name, Role: u.Role}, false, nil
 	}
 	if !u.Role.Valid() {
 		return tokenadmin.Caller{}, false, fmt.Errorf("auth: user %q: unknown role %q", name, u.Role)

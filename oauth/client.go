@@ -125,20 +125,31 @@ func (h *Handler) authenticateClient(ctx context.Context, r *http.Request, f for
 	default:
 		return nil, tokenadmin.Errorf(tokenadmin.CodeUnauthenticated, "client authentication required")
 	}
-	return h.checkClient(ctx, c)
+	return h.checkClient(ctx, c, true)
 }
 
 // checkClient checks client credentials against the store. Every failure
 // has the same public text, so that unknown clients, wrong secrets and
-// disabled apps cannot be told apart.
-func (h *Handler) checkClient(ctx context.Context, c clientCredentials) (*tokenadmin.App, error) {
+// disabled apps cannot be told apart; neither can a throttled client
+// (RFC 6749 §2.3.1: the server "MUST protect any endpoint utilizing it
+// against brute force attacks"), whose credentials are then not checked
+// at all. count is false when a failure is not yet a failed client
+// authentication (Basic credentials at introspection, which may be a
+// user's).
+func (h *Handler) checkClient(ctx context.Context, c clientCredentials, count bool) (*tokenadmin.App, error) {
 	if c.id == "" || c.secret == "" {
+		return nil, errClientAuthFailed()
+	}
+	if h.Clients != nil && !h.Clients.Allowed(ctx, c.id) {
 		return nil, errClientAuthFailed()
 	}
 	app, err := h.Store.AuthenticateClient(ctx, c.id, c.secret)
 	switch tokenadmin.ErrorCode(err) {
 	case "":
 	case tokenadmin.CodeUnauthenticated, tokenadmin.CodeNotFound:
+		if h.Clients != nil && count {
+			h.Clients.Failed(ctx, c.id)
+		}
 		return nil, errClientAuthFailed()
 	default:
 		return nil, err
@@ -146,6 +157,9 @@ func (h *Handler) checkClient(ctx context.Context, c clientCredentials) (*tokena
 	// The store refuses disabled apps; checking again costs nothing.
 	if app == nil || app.State != tokenadmin.AppActive {
 		return nil, errClientAuthFailed()
+	}
+	if h.Clients != nil {
+		h.Clients.Succeeded(c.id)
 	}
 	return app, nil
 }
@@ -169,12 +183,14 @@ func (h *Handler) authenticateIntrospector(ctx context.Context, r *http.Request,
 	var in introspector
 	switch {
 	case a.post.secret != "":
-		if in.app, err = h.checkClient(ctx, a.post); err != nil {
+		if in.app, err = h.checkClient(ctx, a.post, true); err != nil {
 			return in, err
 		}
 	case a.hasBasic:
 		if c, ok := a.basic.client(); ok {
-			in.app, err = h.checkClient(ctx, c)
+			// Not counted: the user check below counts the name and
+			// the address if these are nobody's credentials.
+			in.app, err = h.checkClient(ctx, c, false)
 			if err != nil && tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
 				return in, err
 			}

@@ -58,6 +58,25 @@ type Handler struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Clients throttles failed client authentications; nil throttles
+	// none.
+	Clients ClientLimiter
+}
+
+// ClientLimiter throttles failed client authentications per client id
+// and client address (RFC 6749 §2.3.1). A throttled client is answered
+// invalid_client like a wrong secret. *auth.Limiter is one. Its methods
+// cannot fail.
+type ClientLimiter interface {
+	// Allowed reports whether clientID's credentials, in the request of
+	// ctx, may be checked now; false while the client id or the
+	// request's address is locked.
+	Allowed(ctx context.Context, clientID string) bool
+	// Failed counts checked, wrong credentials for clientID (unknown
+	// client ids count too).
+	Failed(ctx context.Context, clientID string)
+	// Succeeded records checked, right credentials for clientID.
+	Succeeded(clientID string)
 }
 
 // NewHandler returns a Handler with the given dependencies.

@@ -44,6 +44,9 @@ type serveConfig struct {
 	InsecureHTTP bool
 	// Timeouts for slow clients; zero means defaultTimeouts'.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// UserThrottle and AddrThrottle limit failed logins per user name and
+	// per client address; nil means auth.NewAuthenticator's defaults.
+	UserThrottle, AddrThrottle *auth.Throttle
 }
 
 func init() {
@@ -157,6 +160,13 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(db)
+	authn.Logger = log // lock warnings (brute-force throttling); the login audit: authn.Audit
+	if c.UserThrottle != nil {
+		authn.UserThrottle = c.UserThrottle
+	}
+	if c.AddrThrottle != nil {
+		authn.AddrThrottle = c.AddrThrottle
+	}
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db}, authn)
 	h.Apps = &tokenadmin.AppService{Apps: db}
 	// WS-Security UsernameToken on both SOAP surfaces, one nonce cache, so
@@ -189,7 +199,9 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if policy.RefreshTTL <= 0 {
 		policy.RefreshTTL = tokenadmin.DefaultPolicy.RefreshTTL
 	}
-	mux.Handle("/oauth2/", oauth.NewHandler(db, authn, policy, log))
+	oh := oauth.NewHandler(db, authn, policy, log)
+	oh.Clients = authn.ClientLimiter()
+	mux.Handle("/oauth2/", oh)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 
 	s.ln, err = listen("tcp", addr.String())
