@@ -12,4 +12,7 @@ require (
 	golang.org/x/oauth2 v0.38.0
 )
 
-require golang.org/x/sys v0.50.0 // indirect
+require (
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
