@@ -82,10 +82,14 @@ func (s *service) add(op *operation) {
 // dispatch (SOAPAction, then the Body's first child), and the RPC message
 // receiver's wrapper-namespace check.
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ri := tokenadmin.RequestInfoFrom(r.Context()) // the access log's; nil without one
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
 		if s.wsdl != nil && soap.WantsWSDL(r.URL.RawQuery) {
+			if ri != nil {
+				ri.Operation, ri.Outcome = "wsdl", "ok"
+			}
 			s.serveWSDL(w, r)
 			return
 		}
@@ -115,6 +119,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		x.caller = caller
+		if ri != nil {
+			ri.Caller = caller
+		}
 	}
 
 	limit := s.h.maxBodyBytes()
@@ -158,6 +165,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == nil && wrapper != nil {
 		op = s.ops[wrapper.Name.Local]
 	}
+	if op != nil && ri != nil {
+		ri.Operation = op.name // registered names only: a bounded set
+	}
 	if op == nil {
 		wsaAction := action
 		if r.Header.Get("SOAPAction") == "" && v == soap11 {
@@ -181,6 +191,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := op.handle(r.Context(), x, wrapper, &out); err != nil {
 		s.h.writeFaultWSA(w, r, v, wsa, s.h.faultFor(r, op.name, err))
 		return
+	}
+	if ri != nil && ri.Outcome == "" {
+		ri.Outcome = "ok"
 	}
 	if op.inOnly {
 		w.Header().Set("Cache-Control", "no-store")

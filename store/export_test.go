@@ -1,7 +1,5 @@
 package store
 
-import "context"
-
 // The store's statements, for the query-plan test in package store_test.
 var (
 	ListQuery   = listQuery
@@ -25,6 +23,3 @@ const (
 // SetSyncHook makes fn run before every WAL sync (its error fails the sync).
 // Set it before the first write.
 func (db *DB) SetSyncHook(fn func() error) { db.syncHook = fn }
-
-// RecountLive counts the active tokens now, as the background loop does.
-func (db *DB) RecountLive(ctx context.Context) error { return db.recountLive(ctx) }

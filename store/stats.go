@@ -170,10 +170,14 @@ func (db *DB) commit(ctx context.Context, c *sql.Conn) error {
 	return nil
 }
 
-// recountLive counts the live tokens over the tokens_live index, on a read
-// connection, and makes that the base of ActiveTokens. On ten million
-// tokens this takes a while, which is why it runs in the background and
-// never on the write path.
+// RecountActive counts the active tokens now, over the tokens_live index
+// on a read connection, and makes that the base of Stats().ActiveTokens,
+// as the background loop of Options.ActiveResync does. On ten million
+// tokens this takes a while: the server runs it in the background, never
+// on the write path. Without ActiveResync it only counts once: the writes
+// after it are not followed.
+func (db *DB) RecountActive(ctx context.Context) error { return db.countErr(ErrCount, db.recountLive(ctx)) }
+
 func (db *DB) recountLive(ctx context.Context) error {
 	c, err := db.read.Conn(ctx)
 	if err != nil {
@@ -207,7 +211,7 @@ func (db *DB) recountLive(ctx context.Context) error {
 // until Close, correcting the drift from other processes' writes.
 func (db *DB) recountLoop(interval time.Duration) {
 	defer close(db.stats.done)
-	recount := func(ctx context.Context) error { return db.countErr(ErrCount, db.recountLive(ctx)) }
+	recount := db.RecountActive
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {

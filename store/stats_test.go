@@ -34,7 +34,7 @@ func TestStatsActiveTokensFollowEveryWrite(t *testing.T) {
 		mustIssue(t, db, "a1", "alice", true)
 	}
 	mustIssue(t, db, "a2", "bob", false)
-	if err := db.RecountLive(ctx); err != nil {
+	if err := db.RecountActive(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check := func(step string) {
@@ -81,7 +81,7 @@ func TestStatsActiveTokensFollowEveryWrite(t *testing.T) {
 	if _, err := raw.Exec(`UPDATE tokens SET expired = 0, revoked_at = NULL`); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecountLive(ctx); err != nil {
+	if err := db.RecountActive(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("recount after another process's write")
