@@ -176,7 +176,9 @@ func (db *DB) commit(ctx context.Context, c *sql.Conn) error {
 // tokens this takes a while: the server runs it in the background, never
 // on the write path. Without ActiveResync it only counts once: the writes
 // after it are not followed.
-func (db *DB) RecountActive(ctx context.Context) error { return db.countErr(ErrCount, db.recountLive(ctx)) }
+func (db *DB) RecountActive(ctx context.Context) error {
+	return db.countErr(ErrCount, db.recountLive(ctx))
+}
 
 func (db *DB) recountLive(ctx context.Context) error {
 	c, err := db.read.Conn(ctx)

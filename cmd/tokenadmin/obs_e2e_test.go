@@ -189,7 +189,9 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("client_credentials: %d %s", status, body)
 	}
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("client_credentials: %s", body)
 	}
