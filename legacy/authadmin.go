@@ -62,8 +62,16 @@ func (h *Handler) login(ctx context.Context, x *call, wrapper *soap.Element, w *
 				ok = true
 			}
 		case tokenadmin.CodeUnauthenticated:
+			if ri := tokenadmin.RequestInfoFrom(ctx); ri != nil {
+				ri.Outcome = "login_failed" // answered false, not a fault
+			}
 		default:
 			return err
+		}
+		if ok {
+			if ri := tokenadmin.RequestInfoFrom(ctx); ri != nil {
+				ri.Caller = caller
+			}
 		}
 	}
 	w.Raw(`<ns:loginResponse xmlns:ns="` + nsAuthAdmin + `">`)

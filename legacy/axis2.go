@@ -86,10 +86,14 @@ func (s *service) add(op *operation) {
 // dispatch (SOAPAction, then the Body's first child), and the RPC message
 // receiver's wrapper-namespace check.
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ri := tokenadmin.RequestInfoFrom(r.Context()) // the access log's; nil without one
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
 		if s.wsdl != nil && soap.WantsWSDL(r.URL.RawQuery) {
+			if ri != nil {
+				ri.Operation, ri.Outcome = "wsdl", "ok"
+			}
 			s.serveWSDL(w, r)
 			return
 		}
@@ -173,6 +177,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.h.challenge(w)
 		return
 	}
+	if ri != nil {
+		ri.Caller = x.caller // by Basic, the session or a UsernameToken
+	}
 
 	// Dispatch (WIRE.md §4): SOAPAction first, then the Body's first
 	// child; the wrapper's namespace is checked only afterwards.
@@ -183,6 +190,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := s.ops[strings.TrimPrefix(action, "urn:")]
 	if op == nil && wrapper != nil {
 		op = s.ops[wrapper.Name.Local]
+	}
+	if op != nil && ri != nil {
+		ri.Operation = op.name // registered names only: a bounded set
 	}
 	if op == nil {
 		wsaAction := action
@@ -211,6 +221,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := op.handle(r.Context(), x, wrapper, &out); err != nil {
 		s.h.writeFaultWSA(w, r, v, wsa, s.h.faultFor(r, op.name, err))
 		return
+	}
+	if ri != nil && ri.Outcome == "" {
+		ri.Outcome = "ok"
 	}
 	if op.inOnly {
 		w.Header().Set("Cache-Control", "no-store")

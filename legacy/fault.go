@@ -117,6 +117,9 @@ func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, v version, 
 // the WS-Addressing fault action (addressing.go), which a SOAP 1.2 media
 // type also names.
 func (h *Handler) writeFaultWSA(w http.ResponseWriter, r *http.Request, v version, wsa *addressing, f *fault) {
+	if ri := tokenadmin.RequestInfoFrom(r.Context()); ri != nil {
+		ri.Outcome = f.code // for the access log: one of our fixed codes
+	}
 	var b soap.Writer
 	b.Raw(`<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="`)
 	b.Raw(v.ns())

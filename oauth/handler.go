@@ -226,6 +226,9 @@ func (x *exchange) fail(err error) {
 
 // sendError writes an error response (RFC 6749 §5.2).
 func (x *exchange) sendError(we wireError) {
+	if ri := tokenadmin.RequestInfoFrom(x.r.Context()); ri != nil {
+		ri.Outcome = we.code // one of the RFC 6749 §5.2 codes above
+	}
 	if we.status == http.StatusUnauthorized {
 		// RFC 6749 §5.2: invalid_client with 401 "MUST include the
 		// "WWW-Authenticate" response header field".
@@ -250,6 +253,7 @@ func (x *exchange) sendJSON(v any) error {
 
 // send writes the response; an empty body goes without a Content-Type.
 func (x *exchange) send(status int, body []byte) {
+	x.fillRequestInfo(status)
 	hdr := x.w.Header()
 	if len(body) > 0 {
 		hdr.Set("Content-Type", "application/json;charset=UTF-8")
@@ -258,6 +262,29 @@ func (x *exchange) send(status int, body []byte) {
 	x.done = true
 	x.w.WriteHeader(status)
 	x.w.Write(body) //nolint:errcheck // the client hung up; nothing to do
+}
+
+// fillRequestInfo tells the access log what the request was: the
+// endpoint (and, for the token endpoint, a supported grant type, so the
+// set stays bounded), the authenticated client, and "ok" unless an error
+// code is already there.
+func (x *exchange) fillRequestInfo(status int) {
+	ri := tokenadmin.RequestInfoFrom(x.r.Context())
+	if ri == nil {
+		return
+	}
+	if x.endpoint != "" {
+		ri.Operation = "oauth2/" + x.endpoint
+		if x.grant != "" {
+			ri.Operation += ":" + x.grant
+		}
+	}
+	if x.clientID != "" {
+		ri.Caller = tokenadmin.Caller{Name: x.clientID}
+	}
+	if ri.Outcome == "" && status < 400 {
+		ri.Outcome = "ok"
+	}
 }
 
 // errPanic stands for a panic, already logged, in the error response.

@@ -192,6 +192,9 @@ type exchange struct {
 	v    Version // the version answers are written in
 	op   string  // for logs
 	done bool    // a response has been written
+	// ri is the request's RequestInfo (the access log's), nil when no
+	// middleware made one: handlers fill it in as they learn.
+	ri *tokenadmin.RequestInfo
 }
 
 // ServeHTTP serves one request. The checks run in a fixed order (house
@@ -200,13 +203,16 @@ type exchange struct {
 // limits, envelope, mandatory headers, operation and action, and only then
 // the operation's own decoding.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := exchange{s: s, w: w, r: r, v: SOAP11}
+	x := exchange{s: s, w: w, r: r, v: SOAP11, ri: tokenadmin.RequestInfoFrom(r.Context())}
 	defer x.recoverPanic()
 
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
 		if s.WSDL != nil && WantsWSDL(r.URL.RawQuery) {
+			if x.ri != nil {
+				x.ri.Operation, x.ri.Outcome = "wsdl", "ok"
+			}
 			s.serveWSDL(&x)
 			return
 		}
@@ -325,6 +331,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.op = op.Name.Local
+	if x.ri != nil {
+		x.ri.Operation = x.op // registered names only: a bounded set
+	}
 	if req.Action != "" && req.Action != op.Action {
 		x.fail(faultFor(tokenadmin.Errorf(CodeActionMismatch, "action %s does not match operation %s",
 			quoteName(req.Action), op.Name.Local)))
@@ -334,6 +343,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := s.processHeaders(ctx, &req); err != nil {
 		x.failErr(err)
 		return
+	}
+	if x.ri != nil {
+		x.ri.Caller = req.Caller // a HeaderFunc may have authenticated
 	}
 
 	out := getWriter()
@@ -347,6 +359,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Close(vc.body)
 	out.Close(vc.envelope)
+	if x.ri != nil {
+		x.ri.Outcome = "ok"
+	}
 	x.send(http.StatusOK, out.Bytes())
 }
 
@@ -465,6 +480,9 @@ func (x *exchange) failErr(err error) {
 
 // fail writes a fault response in x.v.
 func (x *exchange) fail(f *fault) {
+	if x.ri != nil {
+		x.ri.Outcome = string(f.code)
+	}
 	if f.class != classServer {
 		if l := x.s.logger(); l.Enabled(x.r.Context(), slog.LevelDebug) {
 			l.LogAttrs(x.r.Context(), slog.LevelDebug, "soap: fault",
@@ -531,6 +549,9 @@ func (x *exchange) recoverPanic() {
 // requestID names a request in logs: the client's or proxy's X-Request-Id
 // when it looks like one, otherwise a fresh one.
 func (x *exchange) requestID() string {
+	if x.ri != nil && x.ri.ID != "" {
+		return x.ri.ID // the access log's
+	}
 	if id := x.r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
 		return id
 	}

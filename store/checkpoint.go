@@ -38,6 +38,7 @@ func (db *DB) checkpointer(cp *sql.DB) {
 			mode = "TRUNCATE"
 		}
 		logFrames, done, err := checkpoint(cp, mode)
+		db.countErr(ErrCheckpoint, err)
 		if err == nil {
 			db.walBehind.Store(logFrames-done > walSoftFrames || (logFrames > walSoftFrames && done < logFrames))
 		}

@@ -73,6 +73,16 @@ type Options struct {
 	SweepInterval time.Duration
 	// Log receives background errors (the expiry sweep); none when nil.
 	Log func(msg string, err error)
+	// ActiveResync, when positive, keeps Stats().ActiveTokens: counted in
+	// the background after Open, adjusted by every write of this process,
+	// and counted again that often (stats.go). The server sets it.
+	ActiveResync time.Duration
+	// OnRevoke, when set, is told of every revocation once it is durable:
+	// the context of the call that revoked (a request's, with its
+	// tokenadmin.RequestInfo), the reason, and how many tokens it revoked
+	// (n > 0). It must be quick: it runs on the caller's goroutine.
+	// Retirement by refresh rotation is not a revocation here.
+	OnRevoke func(ctx context.Context, reason string, n int)
 }
 
 // DB is a token store on one SQLite file. It is safe for concurrent use;
@@ -104,6 +114,7 @@ type DB struct {
 	walBehind      atomic.Bool   // the checkpoint lags: bulk work pauses
 	failed         atomic.Value  // error: a WAL sync failed, no write is safe any more
 	log            func(msg string, err error)
+	stats          stats // stats.go
 }
 
 // dsn builds a connection string with every per-connection setting in it,
@@ -144,6 +155,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 		checkpointDone: make(chan struct{}),
 		log:            opts.Log,
+		stats:          stats{track: opts.ActiveResync > 0, done: make(chan struct{}), onRevoke: opts.OnRevoke},
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -219,6 +231,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else {
 		close(db.sweepDone)
 	}
+	if db.stats.track {
+		go db.recountLoop(opts.ActiveResync)
+	} else {
+		close(db.stats.done)
+	}
 	return db, nil
 }
 
@@ -227,6 +244,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.sweepDone
+	<-db.stats.done
 	<-db.checkpointDone
 	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())

@@ -46,6 +46,7 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		out    *tokenadmin.Issued
 		reused bool
 	)
+	var reuseRevoked int64 // tokens the reuse revoked
 	err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 		var (
 			id, appID, family, expires int64
@@ -82,7 +83,10 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			// means it leaked; revoke every token of the grant. This write
 			// commits although the request fails.
 			reused = true
-			_, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), systemActor, tokenadmin.ReasonRefreshReuse, family, ms(now))
+			res, err := c.ExecContext(ctx, revokeFamilySQL, ms(now), systemActor, tokenadmin.ReasonRefreshReuse, family, ms(now))
+			if err == nil {
+				reuseRevoked, err = res.RowsAffected()
+			}
 			return err
 		}
 		if expires <= ms(now) || appState != string(tokenadmin.AppActive) || killed {
@@ -134,6 +138,7 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		return nil, wrapErr("refresh", err)
 	}
 	if reused {
+		db.revoked(ctx, tokenadmin.ReasonRefreshReuse, int(reuseRevoked))
 		return nil, invalid
 	}
 	return out, nil

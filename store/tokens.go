@@ -113,7 +113,7 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	query, args, _ := listQuery(f, ms(now), after, f.PageSize+1)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list tokens: %w", err)
+		return nil, db.countErr(ErrRead, fmt.Errorf("store: list tokens: %w", err))
 	}
 	defer rows.Close()
 	page := &tokenadmin.TokenPage{Tokens: make([]*tokenadmin.Token, 0, min(f.PageSize, 64))}
@@ -180,7 +180,7 @@ func (db *DB) readToken(ctx context.Context, query string, key any) (*tokenadmin
 		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: read token: %w", err)
+		return nil, db.countErr(ErrRead, fmt.Errorf("store: read token: %w", err))
 	}
 	return t, nil
 }
@@ -238,6 +238,7 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 	if err != nil {
 		return nil, err
 	}
+	db.revoked(ctx, r.Reason, res.Count)
 	return res, nil
 }
 
@@ -299,6 +300,7 @@ func (db *DB) revokeChunked(ctx context.Context, user string, appID, maxID int64
 			return total, fmt.Errorf("store: revoke tokens: %w", err)
 		}
 		total += chunk // counted only once the chunk is committed
+		db.revoked(ctx, reason, chunk)
 	}
 	return total, nil
 }
@@ -330,7 +332,7 @@ func bulkQueries(user string, appID int64) (bound, update string, args []any, in
 func (db *DB) ListAuthorizedApps(ctx context.Context, user string) ([]*tokenadmin.AuthorizedApp, error) {
 	rows, err := db.read.QueryContext(ctx, authorizedAppsSQL, user, ms(db.now()))
 	if err != nil {
-		return nil, fmt.Errorf("store: authorized apps: %w", err)
+		return nil, db.countErr(ErrRead, fmt.Errorf("store: authorized apps: %w", err))
 	}
 	defer rows.Close()
 	var apps []*tokenadmin.AuthorizedApp

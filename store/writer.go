@@ -44,14 +44,14 @@ type committed struct {
 // UPDATE or DELETE statement, triggers included), which SQLite applies
 // atomically or not at all. Use updateMulti for more than one change.
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, c conn) error) error {
-	return db.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+	return db.countErr(ErrWrite, db.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}))
 }
 
 // updateMulti is update for fn that makes several changes: it runs inside
 // a savepoint of its own, so an error from fn undoes all of fn's changes
 // and nothing else. The savepoint costs two statements more.
 func (db *DB) updateMulti(ctx context.Context, fn func(ctx context.Context, c conn) error) error {
-	return db.submit(&writeOp{ctx: ctx, fn: fn, savepoint: true, done: make(chan error, 1)})
+	return db.countErr(ErrWrite, db.submit(&writeOp{ctx: ctx, fn: fn, savepoint: true, done: make(chan error, 1)}))
 }
 
 func (db *DB) submit(op *writeOp) error {
@@ -174,6 +174,7 @@ func (db *DB) syncer() {
 // succeeds proves nothing about them: no write may be acknowledged any
 // more, and the process must restart (SQLite recovers from the WAL).
 func (db *DB) fail(err error) {
+	db.countErr(ErrSync, err)
 	if db.failed.CompareAndSwap(nil, err) && db.log != nil {
 		db.log("WAL sync failed: refusing every write until restart", err)
 	}
@@ -259,6 +260,11 @@ func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err
 		return fmt.Errorf("store: writer connection: %w", err)
 	}
 	defer c.Close()
+	if db.stats.track {
+		if err := db.hookLive(ctx, c); err != nil {
+			return err
+		}
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -293,7 +299,7 @@ func (db *DB) runTx(ctx context.Context, batch []*writeOp, results []error) (err
 			return fmt.Errorf("store: release savepoint: %w", err)
 		}
 	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+	if err := db.commit(ctx, c); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"tokenadmin/auth"
 	"tokenadmin/legacy"
 	"tokenadmin/oauth"
+	"tokenadmin/obs"
 	"tokenadmin/soap"
 	"tokenadmin/store"
 )
@@ -47,12 +49,14 @@ type serveConfig struct {
 	// UserThrottle and AddrThrottle limit failed logins per user name and
 	// per client address; nil means auth.NewAuthenticator's defaults.
 	UserThrottle, AddrThrottle *auth.Throttle
+	// LogLevel is the least level logged; the zero value is Info.
+	LogLevel slog.Level
 }
 
 func init() {
 	register(&command{
 		name: "serve", summary: "run the SOAP and OAuth service (creates and migrates the database on first start)",
-		usage: "[--config FILE] [--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--tls-cert FILE --tls-key FILE] [--insecure-http] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h] [--legacy-profile is-5.3]",
+		usage: "[--config FILE] [--addr 127.0.0.1:8080] [--db ./tokenadmin.db] [--tls-cert FILE --tls-key FILE] [--insecure-http] [--demo] [--disable-refresh-grant] [--access-ttl 1h] [--refresh-ttl 24h] [--legacy-profile is-5.3] [--log-level info]",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			var c serveConfig
 			fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
@@ -73,6 +77,7 @@ func init() {
 			fs.DurationVar(&c.ReadTimeout, "read-timeout", defaultTimeouts.ReadTimeout, "how long a client may take to send a whole request")
 			fs.DurationVar(&c.WriteTimeout, "write-timeout", defaultTimeouts.WriteTimeout, "how long writing a response may take, from the end of the request's headers")
 			fs.DurationVar(&c.IdleTimeout, "idle-timeout", defaultTimeouts.IdleTimeout, "how long a kept-alive connection may wait for its next request")
+			logLevel := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -84,7 +89,11 @@ func init() {
 				if err := checkServeFlags(fs, set); err != nil {
 					return err
 				}
-				c.DB = *db
+				lvl, err := parseLogLevel(*logLevel)
+				if err != nil {
+					return usagef("--log-level: %v", err)
+				}
+				c.DB, c.LogLevel = *db, lvl
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
 				if err != nil {
 					return err
@@ -126,19 +135,46 @@ type server struct {
 	https bool // serving TLS: URLs are https
 }
 
-// newLogger logs text to a terminal and JSON otherwise.
-func newLogger(w io.Writer) *slog.Logger {
+// newLogger logs text to a terminal and JSON otherwise, from level on.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if isTerminal(w) {
-		return slog.New(slog.NewTextHandler(w, nil))
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
+
+// parseLogLevel reads a --log-level value.
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown level %q (want debug, info, warn or error)", s)
+}
+
+// activeResync is how often the server re-counts the active tokens for
+// tokenadmin_active_tokens, correcting what the admin commands changed.
+const activeResync = 10 * time.Minute
 
 // startServer opens the database, bootstraps it, and serves on c.Addr
 // until Close. Messages for the person at the terminal (the generated
 // admin password, the demo's curl call) go to stdout; logs to stderr.
 func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (*server, error) {
-	log := newLogger(stderr)
+	log := newLogger(stderr, c.LogLevel)
+	// The store reports revocations to the metrics, which it opens before
+	// them: metrics reads the store's Stats through db, set just below.
+	var db *store.DB
+	metrics := obs.NewMetrics(obs.Sources{Store: func() obs.StoreStats {
+		st := db.Stats()
+		return obs.StoreStats{ActiveTokens: st.ActiveTokens, ActiveTokensKnown: st.ActiveTokensKnown, Errors: st.Errors}
+	}})
 	tlsConfig, err := loadTLS(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return nil, err
@@ -147,9 +183,11 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, c.DB, store.Options{
+	db, err = store.Open(ctx, c.DB, store.Options{
 		SweepInterval: time.Minute,
 		Log:           func(msg string, err error) { log.Error(msg, "err", err) },
+		ActiveResync:  activeResync,
+		OnRevoke:      metrics.Revoked,
 	})
 	if err != nil {
 		return nil, err
@@ -202,7 +240,9 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	oh := oauth.NewHandler(db, authn, policy, log)
 	oh.Clients = authn.ClientLimiter()
 	mux.Handle("/oauth2/", oh)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /healthz", obs.Healthz)
+	mux.Handle("GET /readyz", obs.Readyz(db, log))
+	mux.Handle("GET /metrics", metrics.Handler())
 
 	s.ln, err = listen("tcp", addr.String())
 	if err != nil {
@@ -210,7 +250,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           securityHeaders(mux, tlsConfig != nil),
+		Handler:           securityHeaders(&obs.Middleware{Next: mux, Logger: log, Metrics: metrics, TrustForwardedHeaders: c.TrustForwarded}, tlsConfig != nil),
 		ReadHeaderTimeout: orDefault(c.ReadHeaderTimeout, defaultTimeouts.ReadHeaderTimeout),
 		ReadTimeout:       orDefault(c.ReadTimeout, defaultTimeouts.ReadTimeout),
 		WriteTimeout:      orDefault(c.WriteTimeout, defaultTimeouts.WriteTimeout),
