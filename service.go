@@ -15,8 +15,15 @@ import (
 //   - a user may see and revoke only tokens whose user is themselves.
 //     Naming another user is CodeForbidden; a token ID of another user's
 //     token is CodeTokenNotFound, so token IDs cannot be probed.
+//
+// With Audit set, every revocation is recorded: successes by the store in
+// the revocation's own transaction (see WithAudit), refused and failed
+// attempts by the Service.
 type Service struct {
 	Tokens TokenStore
+	// Audit records refused and failed revocations; nil: no auditing.
+	// Tokens must record successes (WithAudit) for the log to be complete.
+	Audit AuditLog
 }
 
 // MaxReasonLength bounds a revocation reason, in characters.
@@ -41,7 +48,9 @@ func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter)
 }
 
 // RevokeToken revokes one token by ID or by value (exactly one of them).
-func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*RevokeResult, error) {
+func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_ *RevokeResult, err error) {
+	ctx = auditStart(ctx, s.Audit, c, AuditTokenRevoke, r.TokenID, r.Reason)
+	defer func() { auditEnd(ctx, s.Audit, 0, err) }()
 	if err := authenticated(c); err != nil {
 		return nil, err
 	}
@@ -65,7 +74,9 @@ func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*
 // RevokeTokens revokes every active token of a user, of an app, or of a
 // user for one app. Users may only name themselves; a user who names only
 // an app revokes their own tokens for it ("remove this app").
-func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (int, error) {
+func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n int, err error) {
+	ctx = auditStart(ctx, s.Audit, c, AuditTokensRevoke, bulkTarget(r), r.Reason)
+	defer func() { auditEnd(ctx, s.Audit, n, err) }()
 	if err := authenticated(c); err != nil {
 		return 0, err
 	}
@@ -110,6 +121,19 @@ func (s *Service) GetToken(ctx context.Context, c Caller, tokenID string) (*Toke
 		return nil, Errorf(CodeTokenNotFound, "token not found")
 	}
 	return t, nil
+}
+
+// bulkTarget names what a bulk revocation asked for, as the audit
+// log's target: "user=alice", "clientId=X" or both.
+func bulkTarget(r BulkRevoke) string {
+	var parts []string
+	if r.User != "" {
+		parts = append(parts, "user="+r.User)
+	}
+	if r.ClientID != "" {
+		parts = append(parts, "clientId="+r.ClientID)
+	}
+	return strings.Join(parts, " ")
 }
 
 func authenticated(c Caller) error {

@@ -80,9 +80,14 @@ var lowerHex256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // value find them.
 func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportResult, error) {
 	res := ImportResult{Skipped: map[string]int{}}
+	ev := tokenadmin.AuditFrom(ctx)
+	if len(rows) == 0 {
+		return res, wrapErr("import tokens", db.recordAlone(ctx, ev, "", 0))
+	}
 	for len(rows) > 0 {
 		chunk := rows[:min(importChunk, len(rows))]
 		rows = rows[len(chunk):]
+		last := len(rows) == 0
 		var part ImportResult
 		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 			part = ImportResult{Skipped: map[string]int{}}
@@ -90,6 +95,9 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 				if err := db.importOne(ctx, c, &chunk[i], &part); err != nil {
 					return err
 				}
+			}
+			if last { // the audit event, once, with the total
+				return db.recordSuccess(ctx, c, ev, "", res.Imported+res.Refresh+part.Imported+part.Refresh)
 			}
 			return nil
 		})

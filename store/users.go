@@ -15,7 +15,7 @@ func (db *DB) CreateUser(ctx context.Context, u tokenadmin.User) error {
 	if u.Name == "" || !u.Role.Valid() || u.PasswordHash == "" {
 		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "user needs a name, a role (admin or user) and a password")
 	}
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		now := ms(db.now())
 		_, err := c.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?)`, u.Name, string(u.Role), u.PasswordHash, now, now)
@@ -23,7 +23,7 @@ func (db *DB) CreateUser(ctx context.Context, u tokenadmin.User) error {
 			return tokenadmin.Errorf(tokenadmin.CodeConflict, "user %q already exists", u.Name)
 		}
 		return err
-	})
+	}, func() string { return u.Name }, nil)
 	return wrapErr("create user", err)
 }
 
@@ -41,7 +41,7 @@ func (db *DB) SetRole(ctx context.Context, name string, role tokenadmin.Role) er
 }
 
 func (db *DB) updateUser(ctx context.Context, name, set string, value any) error {
-	return db.update(ctx, func(ctx context.Context, c conn) error {
+	return db.audited(ctx, func(ctx context.Context, c conn) error {
 		res, err := c.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE name = ?`, value, ms(db.now()), name)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (db *DB) updateUser(ctx context.Context, name, set string, value any) error
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "user %q not found", name)
 		}
 		return nil
-	})
+	}, func() string { return name }, nil)
 }
 
 // GetUser returns a user with its password hash; unknown is CodeNotFound.
