@@ -35,8 +35,8 @@ type AppService struct {
 // Register creates an app and returns its secret, shown this once. A user
 // registers apps for themselves; an admin for anyone.
 func (s *AppService) Register(ctx context.Context, c Caller, a App) (_ *App, _ string, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditAppCreate, a.ClientID, "")
-	defer func() { auditEnd(ctx, s.Audit, 0, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppCreate, a.ClientID, "")
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	if err := authenticated(c); err != nil {
 		return nil, "", err
 	}
@@ -89,8 +89,8 @@ func (s *AppService) List(ctx context.Context, c Caller) ([]*App, error) {
 // Update changes an app's policy. Lifetimes apply to tokens issued
 // afterwards. Only an admin may give an app to another owner.
 func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u AppUpdate) (_ *App, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditAppUpdate, clientID, "")
-	defer func() { auditEnd(ctx, s.Audit, 0, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppUpdate, clientID, "")
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	a, err := s.Get(ctx, c, clientID)
 	if err != nil {
 		return nil, err
@@ -110,8 +110,8 @@ func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u Ap
 
 // SetState enables or disables an app; disabling revokes its tokens.
 func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (n int, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditAppUpdate, clientID, stateReason(state))
-	defer func() { auditEnd(ctx, s.Audit, n, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppUpdate, clientID, stateReason(state))
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := authenticated(c); err != nil {
 		return 0, err
 	}
@@ -126,8 +126,8 @@ func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, st
 
 // Delete revokes an app's tokens and deletes it.
 func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (n int, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditAppDelete, clientID, ReasonAppDeleted)
-	defer func() { auditEnd(ctx, s.Audit, n, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppDelete, clientID, ReasonAppDeleted)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if _, err := s.Get(ctx, c, clientID); err != nil {
 		return 0, err
 	}
@@ -136,8 +136,8 @@ func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (n i
 
 // RegenerateSecret replaces an app's secret, revoking its tokens.
 func (s *AppService) RegenerateSecret(ctx context.Context, c Caller, clientID string) (_ string, n int, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditAppSecret, clientID, ReasonSecretRotated)
-	defer func() { auditEnd(ctx, s.Audit, n, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppSecret, clientID, ReasonSecretRotated)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if _, err := s.Get(ctx, c, clientID); err != nil {
 		return "", 0, err
 	}

@@ -131,24 +131,25 @@ func auditOutcome(err error) AuditOutcome {
 	}
 }
 
-// auditStart returns ctx carrying the skeleton of the event of c doing
+// StartAudit returns ctx carrying the skeleton of the event of c doing
 // action on target (see WithAudit), or ctx itself when log is nil (no
-// auditing). Pair it with a deferred auditEnd.
-func auditStart(ctx context.Context, log AuditLog, c Caller, action AuditAction, target, reason string) context.Context {
+// auditing). Pair it with a deferred EndAudit. Services use it; so do
+// callers that change the store directly (the CLI, the login path).
+func StartAudit(ctx context.Context, log AuditLog, c Caller, action AuditAction, target, reason string) context.Context {
 	if log == nil {
 		return ctx
 	}
 	return WithAudit(ctx, newAudit(ctx, c, action, target, reason))
 }
 
-// auditEnd records the attempt that ctx's event describes when it ended
+// EndAudit records the attempt that ctx's event describes when it ended
 // with err: outcome denied or failed, the error's public message as reason,
 // and count, what changed anyway (the chunks of a bulk revocation that
 // committed before it failed). A success was recorded by the store, in the
 // change's own transaction. A failure to record a failure is not reported:
 // the caller gets the change's error, which is what matters to them, and
 // the log stays consistent (it only lacks the attempt).
-func auditEnd(ctx context.Context, log AuditLog, count int, err error) {
+func EndAudit(ctx context.Context, log AuditLog, count int, err error) {
 	e := AuditFrom(ctx)
 	if log == nil || e == nil || err == nil {
 		return

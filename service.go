@@ -49,8 +49,8 @@ func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter)
 
 // RevokeToken revokes one token by ID or by value (exactly one of them).
 func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_ *RevokeResult, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditTokenRevoke, r.TokenID, r.Reason)
-	defer func() { auditEnd(ctx, s.Audit, 0, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditTokenRevoke, r.TokenID, r.Reason)
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	if err := authenticated(c); err != nil {
 		return nil, err
 	}
@@ -75,8 +75,8 @@ func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_
 // user for one app. Users may only name themselves; a user who names only
 // an app revokes their own tokens for it ("remove this app").
 func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n int, err error) {
-	ctx = auditStart(ctx, s.Audit, c, AuditTokensRevoke, bulkTarget(r), r.Reason)
-	defer func() { auditEnd(ctx, s.Audit, n, err) }()
+	ctx = StartAudit(ctx, s.Audit, c, AuditTokensRevoke, bulkTarget(r), r.Reason)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := authenticated(c); err != nil {
 		return 0, err
 	}

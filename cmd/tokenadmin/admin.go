@@ -35,7 +35,9 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				if err := s.CreateUser(e.ctx, tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}); err != nil {
+				ctx := e.audit(s, tokenadmin.AuditUserCreate, args[0], "role "+*role)
+				if err := s.CreateUser(ctx, tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}); err != nil {
+					tokenadmin.EndAudit(ctx, s, 0, err)
 					return err
 				}
 				fmt.Fprintf(e.stdout, "added user %s (role %s)\n", args[0], *role)
@@ -61,7 +63,9 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				if err := s.SetPassword(e.ctx, args[0], hash); err != nil {
+				ctx := e.audit(s, tokenadmin.AuditUserPassword, args[0], "")
+				if err := s.SetPassword(ctx, args[0], hash); err != nil {
+					tokenadmin.EndAudit(ctx, s, 0, err)
 					return err
 				}
 				fmt.Fprintf(e.stdout, "password of %s changed\n", args[0])

@@ -131,8 +131,9 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(db)
-	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
-	h.Apps = &tokenadmin.AppService{Apps: db}
+	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Audit: db}, authn)
+	h.Apps = &tokenadmin.AppService{Apps: db, Audit: db}
+	h.Audit = &tokenadmin.AuditService{Log: db}
 	h.Logger = log
 	h.TrustForwardedHeaders = c.TrustForwarded
 	if c.MaxBodyBytes > 0 {
@@ -143,13 +144,13 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if c.LegacyProfile == "" {
 		c.LegacyProfile = string(legacy.DefaultProfile)
 	}
-	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db}, db, authn, &legacy.Sessions{Users: db})
+	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db, Audit: db}, db, authn, &legacy.Sessions{Users: db})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
-	lh.AppAdmin = &tokenadmin.AppService{Apps: db}
+	lh.AppAdmin = &tokenadmin.AppService{Apps: db, Audit: db}
 	lh.Register(mux)
 	policy := c.Policy
 	if policy.AccessTTL <= 0 {
@@ -226,7 +227,8 @@ func bootstrapAdmin(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("TOKENADMIN_ADMIN_PASSWORD: %w", err)
 	}
-	if err := db.CreateUser(ctx, tokenadmin.User{Name: "admin", Role: tokenadmin.RoleAdmin, PasswordHash: hash}); err != nil {
+	actx := tokenadmin.StartAudit(ctx, db, tokenadmin.Caller{Name: "serve", Role: tokenadmin.RoleAdmin}, tokenadmin.AuditUserCreate, "admin", "first start")
+	if err := db.CreateUser(actx, tokenadmin.User{Name: "admin", Role: tokenadmin.RoleAdmin, PasswordHash: hash}); err != nil {
 		if tokenadmin.ErrorCode(err) == tokenadmin.CodeConflict {
 			return nil // another process bootstrapped first
 		}
