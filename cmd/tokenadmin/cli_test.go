@@ -51,7 +51,7 @@ func TestCommandsAreRegistered(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{"app create", "app delete", "app disable", "app enable", "app list", "app rotate-secret", "app show", "app update",
-		"import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
+		"audit list", "audit verify", "import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
 	if !slices.Equal(got, want) {
 		t.Errorf("commands = %q, want %q", got, want)
 	}
@@ -98,7 +98,7 @@ func TestHelp(t *testing.T) {
 	}
 
 	// A command group is the first word of multi-word commands: token,
-	// user, app, import.
+	// user, app, audit, import.
 	groups := map[string][]*command{}
 	for _, c := range commands {
 		if group, _, ok := strings.Cut(c.name, " "); ok {
@@ -106,7 +106,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	sortedGroups := slices.Sorted(maps.Keys(groups))
-	if !slices.Equal(sortedGroups, []string{"app", "import", "token", "user"}) {
+	if !slices.Equal(sortedGroups, []string{"app", "audit", "import", "token", "user"}) {
 		t.Errorf("command groups = %q", sortedGroups)
 	}
 	// listsGroup checks that out is the usage of group: its subcommands
