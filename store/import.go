@@ -78,6 +78,9 @@ var lowerHex256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // Tokens with a Value get our keyed hash, as issued ones do; tokens with
 // an ExtHash only keep it in ext_hash (migration 0004), where lookups by
 // value find them.
+//
+// The audit event ctx carries (tokenadmin.WithAudit), if any, is recorded
+// once, in the last chunk's write, counting every token imported.
 func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportResult, error) {
 	res := ImportResult{Skipped: map[string]int{}}
 	ev := tokenadmin.AuditFrom(ctx)
