@@ -22,13 +22,22 @@ var errIntrospectAdminOnly = Errorf(CodeForbidden, "only an admin may allow an a
 // read every app and change none (CodeForbidden). An app the caller may
 // not see is reported as not found, so client IDs cannot be probed. Only
 // admins may grant the introspection permission.
+//
+// With Audit set, every change is recorded: successes by the store in the
+// change's own transaction (see WithAudit), refused and failed attempts
+// by the AppService.
 type AppService struct {
 	Apps AppStore
+	// Audit records refused and failed changes; nil: no auditing. Apps
+	// must record successes (WithAudit) for the log to be complete.
+	Audit AuditLog
 }
 
 // Register creates an app and returns its secret, shown this once. A user
 // registers apps for themselves; an admin for anyone.
-func (s *AppService) Register(ctx context.Context, c Caller, a App) (*App, string, error) {
+func (s *AppService) Register(ctx context.Context, c Caller, a App) (_ *App, _ string, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppCreate, a.ClientID, "")
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	if err := mayChange(c); err != nil {
 		return nil, "", err
 	}
@@ -80,7 +89,9 @@ func (s *AppService) List(ctx context.Context, c Caller) ([]*App, error) {
 
 // Update changes an app's policy. Lifetimes apply to tokens issued
 // afterwards. Only an admin may give an app to another owner.
-func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u AppUpdate) (*App, error) {
+func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u AppUpdate) (_ *App, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppUpdate, clientID, "")
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	if err := mayChange(c); err != nil {
 		return nil, err
 	}
@@ -102,7 +113,9 @@ func (s *AppService) Update(ctx context.Context, c Caller, clientID string, u Ap
 }
 
 // SetState enables or disables an app; disabling revokes its tokens.
-func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (int, error) {
+func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, state AppState) (n int, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppUpdate, clientID, stateReason(state))
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := mayChange(c); err != nil {
 		return 0, err
 	}
@@ -116,7 +129,9 @@ func (s *AppService) SetState(ctx context.Context, c Caller, clientID string, st
 }
 
 // Delete revokes an app's tokens and deletes it.
-func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (int, error) {
+func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (n int, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppDelete, clientID, ReasonAppDeleted)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := mayChange(c); err != nil {
 		return 0, err
 	}
@@ -127,7 +142,9 @@ func (s *AppService) Delete(ctx context.Context, c Caller, clientID string) (int
 }
 
 // RegenerateSecret replaces an app's secret, revoking its tokens.
-func (s *AppService) RegenerateSecret(ctx context.Context, c Caller, clientID string) (string, int, error) {
+func (s *AppService) RegenerateSecret(ctx context.Context, c Caller, clientID string) (_ string, n int, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditAppSecret, clientID, ReasonSecretRotated)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := mayChange(c); err != nil {
 		return "", 0, err
 	}
@@ -146,4 +163,13 @@ func mayChange(c Caller) error {
 		return errReadOnly
 	}
 	return nil
+}
+
+// stateReason is the audit log's reason for a change of state: the
+// revocation reason of disabling, "app_enabled" for enabling.
+func stateReason(state AppState) string {
+	if state == AppDisabled {
+		return ReasonAppDisabled
+	}
+	return "app_enabled"
 }

@@ -81,3 +81,109 @@ type AuditLog interface {
 	// A bad f.PageToken is CodeInvalidPageToken.
 	ListAuditEvents(ctx context.Context, f AuditFilter) (*AuditPage, error)
 }
+
+// MaxAuditPageSize bounds AuditFilter.PageSize; DefaultPageSize applies
+// when it is 0.
+const MaxAuditPageSize = MaxPageSize
+
+type auditKey struct{}
+
+// WithAudit returns a context asking the store to record e in the same
+// transaction as the state change it makes under that context: the
+// service layer attaches the event's skeleton (Actor, Role, Action,
+// Target, Reason), and the store's mutating methods append it with
+// outcome AuditSuccess and the count of what changed, so that a committed
+// change always has its record, and a change that failed none. The store
+// fills Target when it is empty and learns it (a token revoked by value
+// is recorded by its ID, never by the value). Stores that do not audit
+// ignore it.
+func WithAudit(ctx context.Context, e *AuditEvent) context.Context {
+	return context.WithValue(ctx, auditKey{}, e)
+}
+
+// AuditFrom returns the event attached by WithAudit, or nil.
+func AuditFrom(ctx context.Context) *AuditEvent {
+	e, _ := ctx.Value(auditKey{}).(*AuditEvent)
+	return e
+}
+
+// newAudit returns the skeleton of the event for c doing action on target,
+// with the request id and client address of ctx's RequestInfo, if any.
+func newAudit(ctx context.Context, c Caller, action AuditAction, target, reason string) *AuditEvent {
+	e := &AuditEvent{Actor: c.Name, Role: c.Role, Action: action, Target: target, Reason: reason}
+	if ri := RequestInfoFrom(ctx); ri != nil {
+		e.RequestID, e.ClientAddr = ri.ID, ri.ClientAddr
+	}
+	return e
+}
+
+// auditOutcome is the outcome recorded for a state change that ended with
+// err: refusals (forbidden, unauthenticated) are denied, anything else
+// failed.
+func auditOutcome(err error) AuditOutcome {
+	switch ErrorCode(err) {
+	case "":
+		return AuditSuccess
+	case CodeForbidden, CodeUnauthenticated:
+		return AuditDenied
+	default:
+		return AuditFailed
+	}
+}
+
+// StartAudit returns ctx carrying the skeleton of the event of c doing
+// action on target (see WithAudit), or ctx itself when log is nil (no
+// auditing). Pair it with a deferred EndAudit. Services use it; so do
+// callers that change the store directly (the CLI, the login path).
+func StartAudit(ctx context.Context, log AuditLog, c Caller, action AuditAction, target, reason string) context.Context {
+	if log == nil {
+		return ctx
+	}
+	return WithAudit(ctx, newAudit(ctx, c, action, target, reason))
+}
+
+// EndAudit records the attempt that ctx's event describes when it ended
+// with err: outcome denied or failed, the error's public message as reason,
+// and count, what changed anyway (the chunks of a bulk revocation that
+// committed before it failed). A success was recorded by the store, in the
+// change's own transaction. A failure to record a failure is not reported:
+// the caller gets the change's error, which is what matters to them, and
+// the log stays consistent (it only lacks the attempt).
+func EndAudit(ctx context.Context, log AuditLog, count int, err error) {
+	e := AuditFrom(ctx)
+	if log == nil || e == nil || err == nil {
+		return
+	}
+	f := *e
+	f.Outcome, f.Count, f.Reason = auditOutcome(err), count, ErrorMessage(err)
+	_ = log.AppendAudit(context.WithoutCancel(ctx), f)
+}
+
+// AuditService applies the access rules of the audit log on top of an
+// AuditLog: admins and auditors may read it, nobody else.
+type AuditService struct {
+	Log AuditLog
+}
+
+// ListAuditEvents returns one page of the audit events matching f, oldest first.
+// Callers other than admins and auditors are CodeForbidden; a page size
+// out of range or Since not before Until is CodeInvalid; f.PageSize 0
+// means DefaultPageSize.
+func (s *AuditService) ListAuditEvents(ctx context.Context, c Caller, f AuditFilter) (*AuditPage, error) {
+	if err := authenticated(c); err != nil {
+		return nil, err
+	}
+	if c.Role != RoleAdmin && c.Role != RoleAuditor {
+		return nil, Errorf(CodeForbidden, "only admins and auditors may read the audit log")
+	}
+	switch {
+	case f.PageSize == 0:
+		f.PageSize = DefaultPageSize
+	case f.PageSize < 1 || f.PageSize > MaxAuditPageSize:
+		return nil, Errorf(CodeInvalid, "pageSize must be between 1 and %d", MaxAuditPageSize)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return nil, Errorf(CodeInvalid, "since must be before until")
+	}
+	return s.Log.ListAuditEvents(ctx, f)
+}

@@ -209,17 +209,26 @@ func newReplayStack(t testing.TB) *replayStack {
 		}
 	}
 	clk.Set(replayNow.Add(replayRevokedAt))
-	res, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{
+	// The seed revocation is audited, as the server would record it, and a
+	// refused attempt follows it: the audit log of listAuditEvents.
+	actx := tokenadmin.WithRequestInfo(ctx, &tokenadmin.RequestInfo{ID: "seed-request-1", ClientAddr: "192.0.2.10"})
+	res, err := (&tokenadmin.Service{Tokens: db, Audit: db}).RevokeToken(actx, tokenadmin.Caller{Name: "admin", Role: tokenadmin.RoleAdmin}, tokenadmin.RevokeRequest{
 		TokenID: tokens[replayRevokedToken].id, Reason: replayRevokedReason, Actor: "admin",
 	})
 	if err != nil || res.Count != 2 {
 		t.Fatalf("seed revocation: %+v, %v; want a cascade of 2", res, err)
+	}
+	actx = tokenadmin.WithRequestInfo(ctx, &tokenadmin.RequestInfo{ID: "seed-request-2", ClientAddr: "192.0.2.11"})
+	if _, err := (&tokenadmin.Service{Tokens: db, Audit: db}).RevokeTokens(actx, tokenadmin.Caller{Name: "alice", Role: tokenadmin.RoleUser},
+		tokenadmin.BulkRevoke{User: "bob", Reason: "not mine"}); tokenadmin.ErrorCode(err) != tokenadmin.CodeForbidden {
+		t.Fatalf("seed refused revocation: %v, want Forbidden", err)
 	}
 	clk.Set(replayNow)
 
 	authn := auth.NewAuthenticator(db)
 	authn.Now = clk.Now
 	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db}, authn)
+	h.Audit = &tokenadmin.AuditService{Log: db}
 	log := new(syncBuffer)
 	h.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return &replayStack{handler: h, tokens: tokens, log: log}

@@ -22,11 +22,18 @@ import (
 //     with the app's clientId (every user, or one named user), and
 //     revokeToken and getToken of any token of the app. Another owner's
 //     app's token that is not the caller's own stays CodeTokenNotFound.
+//
+// With Audit set, every revocation is recorded: successes by the store in
+// the revocation's own transaction (see WithAudit), refused and failed
+// attempts by the Service.
 type Service struct {
 	Tokens TokenStore
 	// Apps tells who owns which app. Without it no user is treated as
 	// an app owner.
 	Apps AppOwners
+	// Audit records refused and failed revocations; nil: no auditing.
+	// Tokens must record successes (WithAudit) for the log to be complete.
+	Audit AuditLog
 }
 
 // AppOwners is what Service needs to know of apps: their owners.
@@ -71,7 +78,9 @@ func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter)
 // RevokeToken revokes one token by ID or by value (exactly one of them).
 // A user's request is tried on their own tokens, then on the tokens of
 // each app they own.
-func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*RevokeResult, error) {
+func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_ *RevokeResult, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditTokenRevoke, r.TokenID, r.Reason)
+	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
 	if err := authenticated(c); err != nil {
 		return nil, err
 	}
@@ -120,7 +129,9 @@ func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (*
 // an app revokes their own tokens for it ("remove this app"), except
 // that the app's owner revokes everyone's (or the named user's) tokens
 // of it.
-func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (int, error) {
+func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n int, err error) {
+	ctx = StartAudit(ctx, s.Audit, c, AuditTokensRevoke, bulkTarget(r), r.Reason)
+	defer func() { EndAudit(ctx, s.Audit, n, err) }()
 	if err := authenticated(c); err != nil {
 		return 0, err
 	}
@@ -198,6 +209,19 @@ func (s *Service) owns(ctx context.Context, c Caller, clientID string) (bool, er
 
 // readsAll reports whether c may read every user's tokens and apps.
 func readsAll(c Caller) bool { return c.Role == RoleAdmin || c.Role == RoleAuditor }
+
+// bulkTarget names what a bulk revocation asked for, as the audit
+// log's target: "user=alice", "clientId=X" or both.
+func bulkTarget(r BulkRevoke) string {
+	var parts []string
+	if r.User != "" {
+		parts = append(parts, "user="+r.User)
+	}
+	if r.ClientID != "" {
+		parts = append(parts, "clientId="+r.ClientID)
+	}
+	return strings.Join(parts, " ")
+}
 
 func authenticated(c Caller) error {
 	if c.Name == "" || !c.Role.Valid() {

@@ -55,6 +55,10 @@ type TokenAdminHandler struct {
 	// Apps serves the app operations (apps.go). While it is nil they
 	// answer an UnknownOperation fault; set it before the handler serves.
 	Apps AppAdminService
+	// Audit serves listAuditEvents (audit.go). While it is nil that
+	// operation answers an UnknownOperation fault; set it before the
+	// handler serves.
+	Audit AuditService
 }
 
 // NewTokenAdminHandler returns the TokenAdmin endpoint over svc. Every
@@ -85,6 +89,7 @@ func NewTokenAdminHandler(svc TokenAdminService, auth Authenticator) *TokenAdmin
 		})
 	}
 	h.registerAppOperations()
+	h.registerAuditOperations()
 	return h
 }
 

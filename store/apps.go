@@ -80,7 +80,7 @@ func (db *DB) insertApp(ctx context.Context, a tokenadmin.App, withSecret bool) 
 		a.State = tokenadmin.AppActive
 	}
 	a.CreatedAt = fromMS(ms(db.now()))
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		_, err := c.ExecContext(ctx, `INSERT INTO apps (client_id, name, owner, created_at, secret_hash, grant_types,
 			scopes, access_ttl, refresh_ttl, rotate_refresh, introspect, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ClientID, a.Name, a.Owner, ms(a.CreatedAt), hash, strings.Join(a.GrantTypes, " "),
@@ -90,7 +90,7 @@ func (db *DB) insertApp(ctx context.Context, a tokenadmin.App, withSecret bool) 
 			return tokenadmin.Errorf(tokenadmin.CodeConflict, "app %q already exists", a.ClientID)
 		}
 		return err
-	})
+	}, func() string { return a.ClientID }, nil)
 	if err != nil {
 		return nil, "", wrapErr("create app", err)
 	}
@@ -150,7 +150,7 @@ func (db *DB) ListApps(ctx context.Context, owner string) ([]*tokenadmin.App, er
 // issued afterwards; tokens already issued keep theirs.
 func (db *DB) UpdateApp(ctx context.Context, clientID string, u tokenadmin.AppUpdate) (*tokenadmin.App, error) {
 	var out *tokenadmin.App
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		cur, err := scanApp(c.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
@@ -165,7 +165,7 @@ func (db *DB) UpdateApp(ctx context.Context, clientID string, u tokenadmin.AppUp
 			int64(a.AccessTTL/time.Second), int64(a.RefreshTTL/time.Second), a.RotateRefresh, a.Introspect, clientID)
 		out = &a
 		return err
-	})
+	}, func() string { return clientID }, nil)
 	if err != nil {
 		return nil, wrapErr("update app", err)
 	}
@@ -207,9 +207,17 @@ func (db *DB) RegenerateSecret(ctx context.Context, clientID, actor string) (str
 // none of those tokens is listed, introspected as active or refreshed,
 // even if a refresh adds to an old family). It then records the
 // revocation token by token, in chunks, to the end even if ctx ends.
+//
+// The audit event ctx carries, if any, is recorded in the app's write when
+// no token needs revoking, and otherwise by the last chunk, with the count.
 func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, actor, reason string, revoke bool) (int, error) {
 	var appID, maxID int64
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	ev := tokenadmin.AuditFrom(ctx)
+	write := db.update
+	if ev != nil {
+		write = db.updateMulti
+	}
+	err := write(ctx, func(ctx context.Context, c conn) error {
 		err := c.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID).Scan(&appID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
@@ -225,12 +233,15 @@ func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, a
 			args = append(args, maxID, reason)
 		}
 		_, err = c.ExecContext(ctx, `UPDATE apps SET `+set+` WHERE id = ?`, append(args, appID)...)
-		return err
+		if err != nil || (revoke && maxID > 0) {
+			return err
+		}
+		return db.recordSuccess(ctx, c, ev, clientID, 0)
 	})
-	if err != nil || !revoke {
+	if err != nil || !revoke || maxID == 0 {
 		return 0, wrapErr("change app", err)
 	}
-	return db.revokeChunked(context.WithoutCancel(ctx), "", appID, maxID, actor, reason)
+	return db.revokeChunked(context.WithoutCancel(ctx), "", appID, maxID, actor, reason, ev)
 }
 
 // AuthenticateClient implements tokenadmin.OAuthStore. It costs the same
@@ -256,7 +267,7 @@ func (db *DB) SetClientSecret(ctx context.Context, clientID, secret string) erro
 	if secret == "" {
 		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "empty client secret")
 	}
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		res, err := c.ExecContext(ctx, `UPDATE apps SET secret_hash = ? WHERE client_id = ? AND state != 'deleted'`,
 			db.secretHash(clientID, secret), clientID)
 		if err != nil {
@@ -269,6 +280,6 @@ func (db *DB) SetClientSecret(ctx context.Context, clientID, secret string) erro
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
 		}
 		return nil
-	})
+	}, func() string { return clientID }, nil)
 	return wrapErr("set client secret", err)
 }

@@ -343,10 +343,12 @@ func BenchmarkRevokeToken(b *testing.B) {
 		name       string
 		maxBatch   int
 		syncInline bool
+		audited    bool // each revocation appends its audit record in its transaction
 	}{
 		{name: "group-commit+sync-after-commit", maxBatch: 0},
 		{name: "group-commit+synchronous=FULL", maxBatch: 0, syncInline: true},
 		{name: "one-tx-per-revocation+synchronous=FULL", maxBatch: 1, syncInline: true},
+		{name: "group-commit+sync-after-commit+audited", maxBatch: 0, audited: true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			path := copyDB(b, src)
@@ -362,6 +364,10 @@ func BenchmarkRevokeToken(b *testing.B) {
 			}
 			db := openAt(b, path, store.Options{Now: benchClock, MaxBatch: v.maxBatch, SyncInline: v.syncInline})
 			runParallel(b, func(ctx context.Context, i int) error {
+				if v.audited {
+					ctx = tokenadmin.WithAudit(ctx, &tokenadmin.AuditEvent{Actor: "bench", Role: tokenadmin.RoleAdmin,
+						Action: tokenadmin.AuditTokenRevoke, Reason: "benchmark"})
+				}
 				res, err := db.RevokeToken(ctx, tokenadmin.RevokeRequest{TokenID: ids[i], Actor: "bench", Reason: "benchmark"})
 				if err != nil {
 					return err

@@ -78,11 +78,19 @@ var lowerHex256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // Tokens with a Value get our keyed hash, as issued ones do; tokens with
 // an ExtHash only keep it in ext_hash (migration 0004), where lookups by
 // value find them.
+//
+// The audit event ctx carries (tokenadmin.WithAudit), if any, is recorded
+// once, in the last chunk's write, counting every token imported.
 func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportResult, error) {
 	res := ImportResult{Skipped: map[string]int{}}
+	ev := tokenadmin.AuditFrom(ctx)
+	if len(rows) == 0 {
+		return res, wrapErr("import tokens", db.recordAlone(ctx, ev, "", 0))
+	}
 	for len(rows) > 0 {
 		chunk := rows[:min(importChunk, len(rows))]
 		rows = rows[len(chunk):]
+		last := len(rows) == 0
 		var part ImportResult
 		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 			part = ImportResult{Skipped: map[string]int{}}
@@ -90,6 +98,9 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 				if err := db.importOne(ctx, c, &chunk[i], &part); err != nil {
 					return err
 				}
+			}
+			if last { // the audit event, once, with the total
+				return db.recordSuccess(ctx, c, ev, "", res.Imported+res.Refresh+part.Imported+part.Refresh)
 			}
 			return nil
 		})

@@ -192,7 +192,7 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		query, key = revokeLookupByHashSQL, db.hashValue(r.Value)
 	}
 	res := new(tokenadmin.RevokeResult)
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		var (
 			id, family, expires int64
 			tokenID, typ, user  string
@@ -234,7 +234,7 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 		}
 		res.Revoked, res.Count = n > 0, int(n)
 		return nil
-	})
+	}, func() string { return res.TokenID }, func() int { return res.Count })
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +250,12 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 	if r.User == "" && r.ClientID == "" {
 		return 0, tokenadmin.Errorf(tokenadmin.CodeInvalid, "at least one of user and clientId is required")
 	}
+	ev := tokenadmin.AuditFrom(ctx)
 	var appID int64
 	if r.ClientID != "" {
 		err := db.read.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
+			return 0, wrapErr("revoke tokens", db.recordAlone(ctx, ev, "", 0))
 		}
 		if err != nil {
 			return 0, fmt.Errorf("store: revoke tokens: %w", err)
@@ -264,19 +265,28 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 	if err := db.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM tokens`).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("store: revoke tokens: %w", err)
 	}
-	return db.revokeChunked(ctx, r.User, appID, maxID, r.Actor, r.Reason)
+	if maxID == 0 {
+		return 0, wrapErr("revoke tokens", db.recordAlone(ctx, ev, "", 0))
+	}
+	return db.revokeChunked(ctx, r.User, appID, maxID, r.Actor, r.Reason, ev)
 }
 
 // revokeChunked revokes the active tokens of user and/or app (appID 0: any)
-// up to id maxID, ChunkSize at a time, each chunk a write of its own.
-func (db *DB) revokeChunked(ctx context.Context, user string, appID, maxID int64, actor, reason string) (int, error) {
+// up to id maxID (> 0), ChunkSize at a time, each chunk a write of its
+// own. The audit event ev, if not nil, is recorded once, with the total
+// count, in the last chunk's write.
+func (db *DB) revokeChunked(ctx context.Context, user string, appID, maxID int64, actor, reason string, ev *tokenadmin.AuditEvent) (int, error) {
 	boundQ, updateQ, args, _ := bulkQueries(user, appID)
 	total, chunk, from := 0, 0, int64(0)
+	write := db.update
+	if ev != nil {
+		write = db.updateMulti // the last chunk changes tokens and appends
+	}
 	for from < maxID {
 		if err := db.yieldToCheckpoint(ctx); err != nil {
 			return total, err
 		}
-		err := db.update(ctx, func(ctx context.Context, c conn) error {
+		err := write(ctx, func(ctx context.Context, c conn) error {
 			to := maxID
 			bargs := append(append([]any{}, args...), from, maxID, db.chunkSize-1)
 			err := c.QueryRowContext(ctx, boundQ, bargs...).Scan(&to)
@@ -294,6 +304,9 @@ func (db *DB) revokeChunked(ctx context.Context, user string, appID, maxID int64
 				return err
 			}
 			chunk, from = int(n), to
+			if to == maxID {
+				return db.recordSuccess(ctx, c, ev, "", total+chunk)
+			}
 			return nil
 		})
 		if err != nil {

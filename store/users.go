@@ -12,18 +12,23 @@ import (
 // CreateUser adds a user; an existing name is CodeConflict. The password
 // hash is made by the caller (package auth).
 func (db *DB) CreateUser(ctx context.Context, u tokenadmin.User) error {
+	return db.createUser(ctx, u, nil)
+}
+
+// createUser inserts u with its sealed digest credential (nil: none).
+func (db *DB) createUser(ctx context.Context, u tokenadmin.User, sealedDigest []byte) error {
 	if u.Name == "" || !u.Role.Valid() || u.PasswordHash == "" {
 		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "user needs a name, a role (admin, auditor or user) and a password")
 	}
-	err := db.update(ctx, func(ctx context.Context, c conn) error {
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		now := ms(db.now())
-		_, err := c.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?)`, u.Name, string(u.Role), u.PasswordHash, now, now)
+		_, err := c.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, wss_digest, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), u.PasswordHash, sealedDigest, now, now)
 		if isUnique(err) {
 			return tokenadmin.Errorf(tokenadmin.CodeConflict, "user %q already exists", u.Name)
 		}
 		return err
-	})
+	}, func() string { return u.Name }, nil)
 	return wrapErr("create user", err)
 }
 
@@ -43,7 +48,7 @@ func (db *DB) SetRole(ctx context.Context, name string, role tokenadmin.Role) er
 }
 
 func (db *DB) updateUser(ctx context.Context, name, set string, values ...any) error {
-	return db.update(ctx, func(ctx context.Context, c conn) error {
+	return db.audited(ctx, func(ctx context.Context, c conn) error {
 		args := append(values, ms(db.now()), name)
 		res, err := c.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE name = ?`, args...)
 		if err != nil {
@@ -56,7 +61,7 @@ func (db *DB) updateUser(ctx context.Context, name, set string, values ...any) e
 			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "user %q not found", name)
 		}
 		return nil
-	})
+	}, func() string { return name }, nil)
 }
 
 // GetUser returns a user with its password hash; unknown is CodeNotFound.

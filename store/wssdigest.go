@@ -78,19 +78,7 @@ func (db *DB) CreateUserWithDigest(ctx context.Context, u tokenadmin.User, secre
 	if err != nil {
 		return fmt.Errorf("store: seal digest credential: %w", err)
 	}
-	if u.Name == "" || !u.Role.Valid() || u.PasswordHash == "" {
-		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "user needs a name, a role (admin or user) and a password")
-	}
-	err = db.update(ctx, func(ctx context.Context, c conn) error {
-		now := ms(db.now())
-		_, err := c.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, wss_digest, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), u.PasswordHash, sealed, now, now)
-		if isUnique(err) {
-			return tokenadmin.Errorf(tokenadmin.CodeConflict, "user %q already exists", u.Name)
-		}
-		return err
-	})
-	return wrapErr("create user", err)
+	return db.createUser(ctx, u, sealed)
 }
 
 // SetPasswordAndDigest replaces a user's password hash and sets secret as

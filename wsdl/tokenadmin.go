@@ -275,6 +275,30 @@ type RegenerateSecretResponse struct {
 	RevokedCount int32 `xml:"revokedCount,omitempty" json:"revokedCount,omitempty"`
 }
 
+type ListAuditEvents struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 listAuditEvents"`
+
+	Actor *string `xml:"actor,omitempty" json:"actor,omitempty"`
+
+	Action *string `xml:"action,omitempty" json:"action,omitempty"`
+
+	Since *soap.XSDDateTime `xml:"since,omitempty" json:"since,omitempty"`
+
+	Until *soap.XSDDateTime `xml:"until,omitempty" json:"until,omitempty"`
+
+	PageSize *PageSize `xml:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	PageToken *string `xml:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+type ListAuditEventsResponse struct {
+	XMLName xml.Name `xml:"urn:tokenadmin:v1 listAuditEventsResponse"`
+
+	Event []*AuditRecord `xml:"event,omitempty" json:"event,omitempty"`
+
+	NextPageToken string `xml:"nextPageToken,omitempty" json:"nextPageToken,omitempty"`
+}
+
 type TokenAdminFault struct {
 	XMLName xml.Name `xml:"urn:tokenadmin:v1 tokenAdminFault"`
 
@@ -351,6 +375,34 @@ type AppInfo struct {
 	HasSecret bool `xml:"hasSecret,omitempty" json:"hasSecret,omitempty"`
 
 	CreatedAt soap.XSDDateTime `xml:"createdAt,omitempty" json:"createdAt,omitempty"`
+}
+
+type AuditRecord struct {
+	Seq int64 `xml:"seq,omitempty" json:"seq,omitempty"`
+
+	Time soap.XSDDateTime `xml:"time,omitempty" json:"time,omitempty"`
+
+	Actor string `xml:"actor,omitempty" json:"actor,omitempty"`
+
+	Role string `xml:"role,omitempty" json:"role,omitempty"`
+
+	ClientAddr string `xml:"clientAddr,omitempty" json:"clientAddr,omitempty"`
+
+	RequestId string `xml:"requestId,omitempty" json:"requestId,omitempty"`
+
+	Action string `xml:"action,omitempty" json:"action,omitempty"`
+
+	Target string `xml:"target,omitempty" json:"target,omitempty"`
+
+	Outcome string `xml:"outcome,omitempty" json:"outcome,omitempty"`
+
+	Count int32 `xml:"count,omitempty" json:"count,omitempty"`
+
+	Reason string `xml:"reason,omitempty" json:"reason,omitempty"`
+
+	PrevHash string `xml:"prevHash,omitempty" json:"prevHash,omitempty"`
+
+	Hash string `xml:"hash,omitempty" json:"hash,omitempty"`
 }
 
 type TokenAdmin interface {
@@ -442,6 +494,14 @@ type TokenAdmin interface {
 	RegenerateSecret(request *RegenerateSecret) (*RegenerateSecretResponse, error)
 
 	RegenerateSecretContext(ctx context.Context, request *RegenerateSecret) (*RegenerateSecretResponse, error)
+
+	// Error can be either of the following types:
+	//
+	//   - TokenAdminFault
+	/* Lists the audit log, oldest first: every state change (revocations with their count and reason, application and user changes, secret regenerations) and login, with actor, role, client address, time, request id and outcome (success, denied or failed), optionally filtered by actor, action, and a time range (since inclusive, until exclusive), one page of pageSize (default 100, at most 1000) at a time; pass nextPageToken back as pageToken, with the same filter, for the next page. No record holds a token value, client secret or password. Callers: administrators and auditors; other users get a Forbidden fault. */
+	ListAuditEvents(request *ListAuditEvents) (*ListAuditEventsResponse, error)
+
+	ListAuditEventsContext(ctx context.Context, request *ListAuditEvents) (*ListAuditEventsResponse, error)
 }
 
 type tokenAdmin struct {
@@ -636,6 +696,23 @@ func (service *tokenAdmin) RegenerateSecretContext(ctx context.Context, request 
 
 func (service *tokenAdmin) RegenerateSecret(request *RegenerateSecret) (*RegenerateSecretResponse, error) {
 	return service.RegenerateSecretContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *tokenAdmin) ListAuditEventsContext(ctx context.Context, request *ListAuditEvents) (*ListAuditEventsResponse, error) {
+	response := new(ListAuditEventsResponse)
+	err := service.client.CallContext(ctx, "urn:tokenadmin:v1:listAuditEvents", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *tokenAdmin) ListAuditEvents(request *ListAuditEvents) (*ListAuditEventsResponse, error) {
+	return service.ListAuditEventsContext(
 		context.Background(),
 		request,
 	)

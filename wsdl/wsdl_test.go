@@ -536,7 +536,7 @@ func TestWSDLIsSelfConsistent(t *testing.T) {
 		})
 	}
 	wantOps := []string{"listActiveTokens", "revokeToken", "revokeTokens", "listAuthorizedApps", "getToken",
-		"registerApp", "updateApp", "getApp", "listApps", "deleteApp", "regenerateSecret"}
+		"registerApp", "updateApp", "getApp", "listApps", "deleteApp", "regenerateSecret", "listAuditEvents"}
 	if !slices.Equal(operations, wantOps) {
 		t.Errorf("portType operations = %q, want %q", operations, wantOps)
 	}

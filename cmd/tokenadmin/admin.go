@@ -36,13 +36,15 @@ func init() {
 					return err
 				}
 				defer s.Close()
+				ctx := e.audit(s, tokenadmin.AuditUserCreate, args[0], "role "+*role)
 				u := tokenadmin.User{Name: args[0], Role: tokenadmin.Role(*role), PasswordHash: hash}
 				if *digest {
-					err = s.CreateUserWithDigest(e.ctx, u, []byte(password))
+					err = s.CreateUserWithDigest(ctx, u, []byte(password))
 				} else {
-					err = s.CreateUser(e.ctx, u)
+					err = s.CreateUser(ctx, u)
 				}
 				if err != nil {
+					tokenadmin.EndAudit(ctx, s, 0, err)
 					return err
 				}
 				fmt.Fprintf(e.stdout, "added user %s (role %s)\n", args[0], *role)
@@ -69,12 +71,14 @@ func init() {
 					return err
 				}
 				defer s.Close()
+				ctx := e.audit(s, tokenadmin.AuditUserPassword, args[0], "")
 				if *digest {
-					err = s.SetPasswordAndDigest(e.ctx, args[0], hash, []byte(password))
+					err = s.SetPasswordAndDigest(ctx, args[0], hash, []byte(password))
 				} else {
-					err = s.SetPassword(e.ctx, args[0], hash)
+					err = s.SetPassword(ctx, args[0], hash)
 				}
 				if err != nil {
+					tokenadmin.EndAudit(ctx, s, 0, err)
 					return err
 				}
 				fmt.Fprintf(e.stdout, "password of %s changed\n", args[0])

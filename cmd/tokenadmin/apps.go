@@ -82,7 +82,7 @@ func appCommand(name, summary, usage string, flags func(fs *flag.FlagSet) func(e
 					return err
 				}
 				defer s.Close()
-				return run(e, &tokenadmin.AppService{Apps: s}, args)
+				return run(e, &tokenadmin.AppService{Apps: s, Audit: s}, args)
 			}
 		},
 	})

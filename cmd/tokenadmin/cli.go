@@ -46,7 +46,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // Main runs the command line and returns the exit status: 0 on success,
 // 1 when the command failed, 2 for a usage mistake.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{ctx: withCLIRequest(ctx), stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
 		printHelp(stderr)
 		return 2

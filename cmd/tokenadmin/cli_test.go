@@ -51,7 +51,7 @@ func TestCommandsAreRegistered(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{"app create", "app delete", "app disable", "app enable", "app list", "app rotate-secret", "app show", "app update",
-		"bench", "config print", "import apps", "import tokens", "import users",
+		"audit list", "audit verify", "bench", "config print", "import apps", "import tokens", "import users",
 		"import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
 	if !slices.Equal(got, want) {
 		t.Errorf("commands = %q, want %q", got, want)
@@ -99,7 +99,7 @@ func TestHelp(t *testing.T) {
 	}
 
 	// A command group is the first word of multi-word commands: token,
-	// user, app, import, config.
+	// user, app, audit, import, config.
 	groups := map[string][]*command{}
 	for _, c := range commands {
 		if group, _, ok := strings.Cut(c.name, " "); ok {
@@ -107,7 +107,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	sortedGroups := slices.Sorted(maps.Keys(groups))
-	if !slices.Equal(sortedGroups, []string{"app", "config", "import", "token", "user"}) {
+	if !slices.Equal(sortedGroups, []string{"app", "audit", "config", "import", "token", "user"}) {
 		t.Errorf("command groups = %q", sortedGroups)
 	}
 	// listsGroup checks that out is the usage of group: its subcommands

@@ -220,13 +220,13 @@ func importWSO2(e *env, s *store.DB, apps, tokens, scopes *csvTable) (*importSum
 			if strings.EqualFold(apps.get(row, "APP_STATE"), "REVOKED") {
 				a.State = tokenadmin.AppDisabled
 			}
-			_, err := s.CreateApp(e.ctx, a)
+			_, err := s.CreateApp(e.audit(s, tokenadmin.AuditAppCreate, key, "import"), a)
 			if tokenadmin.ErrorCode(err) == tokenadmin.CodeConflict {
 				// An earlier run may have stopped between creating the app
 				// and setting its secret: finish that, and nothing else.
 				if secret := apps.get(row, "CONSUMER_SECRET"); secret != "" {
 					if have, gerr := s.GetApp(e.ctx, key); gerr == nil && !have.HasSecret {
-						if err := s.SetClientSecret(e.ctx, key, secret); err != nil {
+						if err := s.SetClientSecret(e.audit(s, tokenadmin.AuditAppSecret, key, "import"), key, secret); err != nil {
 							return nil, fmt.Errorf("app %q: %w", key, err)
 						}
 					}
@@ -238,7 +238,7 @@ func importWSO2(e *env, s *store.DB, apps, tokens, scopes *csvTable) (*importSum
 				return nil, fmt.Errorf("app %q: %w", key, err)
 			}
 			if secret := apps.get(row, "CONSUMER_SECRET"); secret != "" {
-				if err := s.SetClientSecret(e.ctx, key, secret); err != nil {
+				if err := s.SetClientSecret(e.audit(s, tokenadmin.AuditAppSecret, key, "import"), key, secret); err != nil {
 					return nil, fmt.Errorf("app %q: %w", key, err)
 				}
 			}
@@ -292,15 +292,18 @@ func importWSO2(e *env, s *store.DB, apps, tokens, scopes *csvTable) (*importSum
 		batch = append(batch, it)
 	}
 	// In batches, with a progress report on stderr; each batch is its own
-	// write, and a re-run skips the tokens already imported.
+	// write (and audit record), and a re-run skips the tokens already
+	// imported.
+	ctx := e.audit(s, tokenadmin.AuditImport, tokens.name, "")
 	prog := newProgress(e.stderr, "importing wso2 tokens", int64(len(tokens.rows)))
 	defer prog.Done()
 	prog.Add(int64(len(tokens.rows) - len(batch))) // skipped while reading
 	for len(batch) > 0 {
 		part := batch[:min(defaultImportBatch, len(batch))]
 		batch = batch[len(part):]
-		res, err := s.ImportTokens(e.ctx, part)
+		res, err := s.ImportTokens(ctx, part)
 		if err != nil {
+			tokenadmin.EndAudit(ctx, s, 0, err)
 			return nil, err
 		}
 		sum.Tokens.Imported += res.Imported

@@ -198,15 +198,17 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(db)
-	authn.Logger = log // lock warnings (brute-force throttling); the login audit: authn.Audit
+	authn.Logger = log // lock warnings (brute-force throttling)
+	authn.Audit = db   // admins' logins and locks
 	if c.UserThrottle != nil {
 		authn.UserThrottle = c.UserThrottle
 	}
 	if c.AddrThrottle != nil {
 		authn.AddrThrottle = c.AddrThrottle
 	}
-	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db}, authn)
-	h.Apps = &tokenadmin.AppService{Apps: db}
+	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db, Audit: db}, authn)
+	h.Apps = &tokenadmin.AppService{Apps: db, Audit: db}
+	h.Audit = &tokenadmin.AuditService{Log: db}
 	// WS-Security UsernameToken on both SOAP surfaces, one nonce cache, so
 	// that a token seen by one cannot be replayed on the other.
 	wss := &soap.WSSecurity{Auth: authn, Digests: db}
@@ -221,13 +223,13 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if c.LegacyProfile == "" {
 		c.LegacyProfile = string(legacy.DefaultProfile)
 	}
-	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db, Apps: db}, db, authn, &legacy.Sessions{Users: db})
+	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db, Apps: db, Audit: db}, db, authn, &legacy.Sessions{Users: db})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
-	lh.AppAdmin = &tokenadmin.AppService{Apps: db}
+	lh.AppAdmin = &tokenadmin.AppService{Apps: db, Audit: db}
 	lh.WSSecurity = wss
 	lh.Register(mux)
 	policy := c.Policy
@@ -326,7 +328,8 @@ func bootstrapAdmin(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("TOKENADMIN_ADMIN_PASSWORD: %w", err)
 	}
-	if err := db.CreateUser(ctx, tokenadmin.User{Name: "admin", Role: tokenadmin.RoleAdmin, PasswordHash: hash}); err != nil {
+	actx := tokenadmin.StartAudit(ctx, db, tokenadmin.Caller{Name: "serve", Role: tokenadmin.RoleAdmin}, tokenadmin.AuditUserCreate, "admin", "first start")
+	if err := db.CreateUser(actx, tokenadmin.User{Name: "admin", Role: tokenadmin.RoleAdmin, PasswordHash: hash}); err != nil {
 		if tokenadmin.ErrorCode(err) == tokenadmin.CodeConflict {
 			return nil // another process bootstrapped first
 		}

@@ -167,7 +167,7 @@ func init() {
 					return err
 				}
 				defer s.Close()
-				svc := &tokenadmin.Service{Tokens: s}
+				svc := &tokenadmin.Service{Tokens: s, Audit: s}
 				if bulk {
 					n, err := svc.RevokeTokens(e.ctx, cliCaller(), tokenadmin.BulkRevoke{User: *user, ClientID: *client, Reason: *reason})
 					if err != nil {
