@@ -37,6 +37,9 @@ type serveConfig struct {
 	// LegacyProfile is the WSO2 generation the legacy services speak;
 	// legacy.DefaultProfile when empty.
 	LegacyProfile string
+	// Janitor purges old revoked and expired tokens; off when its Interval
+	// is zero (tests), on with the flags' defaults in serve.
+	Janitor store.JanitorOptions
 }
 
 func init() {
@@ -54,6 +57,9 @@ func init() {
 			fs.DurationVar(&c.Policy.AccessTTL, "access-ttl", tokenadmin.DefaultPolicy.AccessTTL, "default access-token `lifetime` (apps may set their own)")
 			fs.DurationVar(&c.Policy.RefreshTTL, "refresh-ttl", tokenadmin.DefaultPolicy.RefreshTTL, "default refresh-token `lifetime` (apps may set their own)")
 			fs.StringVar(&c.LegacyProfile, "legacy-profile", string(legacy.DefaultProfile), "WSO2 `generation` the legacy /services/ endpoints speak (is-5.0, is-5.3, is-5.5, is-5.7)")
+			fs.DurationVar(&c.Janitor.RevokedRetention, "purge-revoked-after", store.DefaultRevokedRetention, "the janitor purges a revoked token this `long` after its revocation")
+			fs.DurationVar(&c.Janitor.ExpiredRetention, "purge-expired-after", store.DefaultExpiredRetention, "the janitor purges an expired token this `long` after its expiry")
+			fs.DurationVar(&c.Janitor.Interval, "janitor-interval", 10*time.Minute, "how `often` the janitor purges (0: never)")
 			fs.BoolVar(&c.Policy.DisableRefreshGrant, "disable-refresh-grant", false, "switch the refresh_token grant off for every app: no refresh tokens are issued")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
@@ -61,6 +67,9 @@ func init() {
 				}
 				if c.Policy.AccessTTL <= 0 || c.Policy.RefreshTTL <= 0 {
 					return usagef("--access-ttl and --refresh-ttl must be positive")
+				}
+				if c.Janitor.RevokedRetention <= 0 || c.Janitor.ExpiredRetention <= 0 || c.Janitor.Interval < 0 {
+					return usagef("--purge-revoked-after and --purge-expired-after must be positive, --janitor-interval not negative")
 				}
 				if _, err := legacy.ParseProfile(c.LegacyProfile); err != nil {
 					return usagef("--legacy-profile: %v", err)
@@ -118,8 +127,13 @@ func newLogger(w io.Writer) *slog.Logger {
 // admin password, the demo's curl call) go to stdout; logs to stderr.
 func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (*server, error) {
 	log := newLogger(stderr)
+	janitor := c.Janitor
+	janitor.Report = func(r store.JanitorRun) {
+		log.Info("janitor run", "purged_revoked", r.Purged.Revoked, "purged_expired", r.Purged.Expired, "duration", r.Duration)
+	}
 	db, err := store.Open(ctx, c.DB, store.Options{
 		SweepInterval: time.Minute,
+		Janitor:       janitor,
 		Log:           func(msg string, err error) { log.Error(msg, "err", err) },
 	})
 	if err != nil {
