@@ -87,22 +87,36 @@ var purgeSources = []purgeSource{
 	{index: "tokens_unswept_expiry", partial: "expired = 0", key: "expires_at", filter: "revoked_at IS NULL"},
 }
 
-// purgeQueries are a source's statements. bound finds the end of the next
-// batch (args: cursor key, cursor id, cutoff, batch size - 1); del deletes
-// a batch (cursor key, cursor id, end key, end id[, now]); count counts the
-// candidates (cutoff[, now]). bound and del walk at most one batch of index
-// entries, so a batch costs the same whatever the table holds.
-func purgeQueries(s purgeSource) (bound, del, count string) {
+// purgeStatements are a source's statements. The batches walk the index
+// in (key, id) order from a keyset cursor, in two kinds of steps, so that
+// each statement is a plain index range whatever the number of tokens that
+// share one key value (a bulk revocation gives a thousand tokens one
+// revoked_at; imported or seeded tokens may share one expires_at):
+//   - range steps delete the entries after key k and before ek, the key of
+//     the BatchSize-th entry after k (boundRange: k, cutoff, BatchSize-1;
+//     delRange: k, ek[, now]);
+//   - tie steps delete the entries of key k after id c, BatchSize at a time
+//     (boundTie: k, c, BatchSize-1; delTie: k, c, end id[, now]).
+//
+// count counts the candidates (cutoff[, now]).
+type purgeStatements struct {
+	boundRange, delRange, boundTie, delTie, count string
+}
+
+func purgeQueries(s purgeSource) purgeStatements {
 	filter := ""
 	if s.filter != "" {
 		filter = ` AND ` + s.filter
 	}
 	from := `FROM tokens INDEXED BY ` + s.index + ` WHERE ` + s.partial
-	bound = `SELECT ` + s.key + `, id ` + from + ` AND (` + s.key + `, id) > (?, ?) AND ` + s.key + ` <= ?
-		ORDER BY ` + s.key + `, id LIMIT 1 OFFSET ?`
-	del = `DELETE ` + from + ` AND (` + s.key + `, id) > (?, ?) AND (` + s.key + `, id) <= (?, ?)` + filter
-	count = `SELECT count(*) ` + from + ` AND ` + s.key + ` <= ?` + filter
-	return bound, del, count
+	return purgeStatements{
+		boundRange: `SELECT ` + s.key + ` ` + from + ` AND ` + s.key + ` > ? AND ` + s.key + ` <= ?
+			ORDER BY ` + s.key + `, id LIMIT 1 OFFSET ?`,
+		delRange: `DELETE ` + from + ` AND ` + s.key + ` > ? AND ` + s.key + ` < ?` + filter,
+		boundTie: `SELECT id ` + from + ` AND ` + s.key + ` = ? AND id > ? ORDER BY id LIMIT 1 OFFSET ?`,
+		delTie:   `DELETE ` + from + ` AND ` + s.key + ` = ? AND id > ? AND id <= ?` + filter,
+		count:    `SELECT count(*) ` + from + ` AND ` + s.key + ` <= ?` + filter,
+	}
 }
 
 // cutoffs returns, at now, the latest revocation and the latest expiry of
@@ -133,7 +147,7 @@ func (db *DB) CountPurgeable(ctx context.Context, opts PurgeOptions) (PurgeResul
 	var res PurgeResult
 	now := ms(db.now())
 	for _, s := range purgeSources {
-		_, _, q := purgeQueries(s)
+		q := purgeQueries(s).count
 		args := []any{expiredCutoff}
 		if s.revoked {
 			args[0] = revokedCutoff
@@ -184,29 +198,53 @@ func (db *DB) purge(ctx context.Context, opts PurgeOptions, onBatch func(revoked
 		if s.revoked {
 			cutoff = revokedCutoff
 		}
-		bound, del, _ := purgeQueries(s)
+		q := purgeQueries(s)
+		// The cursor: in a tie step, key k after id c; in a range step,
+		// the keys after k. It starts with a range step from the start.
 		var (
-			curKey, curID int64 = math.MinInt64, 0
-			last          bool
+			k, c int64 = math.MinInt64, 0
+			tie  bool
+			last bool
 		)
 		for !last {
 			if err := db.yieldToCheckpoint(ctx); err != nil {
 				return res, fmt.Errorf("store: purge: %w", err)
 			}
-			var n, endKey, endID int64
-			err := db.update(ctx, func(ctx context.Context, c conn) error {
-				endKey, endID, last = cutoff, math.MaxInt64, false
-				err := c.QueryRowContext(ctx, bound, curKey, curID, cutoff, opts.BatchSize-1).Scan(&endKey, &endID)
-				if errors.Is(err, sql.ErrNoRows) {
-					endKey, endID, last = cutoff, math.MaxInt64, true
-				} else if err != nil {
-					return err
+			var (
+				n          int64
+				nk, nc     = k, c
+				ntie, done bool
+			)
+			err := db.update(ctx, func(ctx context.Context, cn conn) error {
+				var (
+					del  string
+					args []any
+				)
+				if tie {
+					end := int64(math.MaxInt64)
+					err := cn.QueryRowContext(ctx, q.boundTie, k, c, opts.BatchSize-1).Scan(&end)
+					if err != nil && !errors.Is(err, sql.ErrNoRows) {
+						return err
+					}
+					// A full batch of this key and then more of it, or
+					// the rest of this key and then a range step.
+					nk, nc, ntie, done = k, end, err == nil, false
+					del, args = q.delTie, []any{k, c, end}
+				} else {
+					ek := cutoff + 1
+					err := cn.QueryRowContext(ctx, q.boundRange, k, cutoff, opts.BatchSize-1).Scan(&ek)
+					if err != nil && !errors.Is(err, sql.ErrNoRows) {
+						return err
+					}
+					// Fewer than a batch before key ek, then ek's tie;
+					// or everything up to the cutoff, and done.
+					nk, nc, ntie, done = ek, math.MinInt64, err == nil, err != nil
+					del, args = q.delRange, []any{k, ek}
 				}
-				args := []any{curKey, curID, endKey, endID}
 				if s.filterNow {
 					args = append(args, ms(db.now()))
 				}
-				r, err := c.ExecContext(ctx, del, args...)
+				r, err := cn.ExecContext(ctx, del, args...)
 				if err != nil {
 					return err
 				}
@@ -217,7 +255,7 @@ func (db *DB) purge(ctx context.Context, opts PurgeOptions, onBatch func(revoked
 				return res, fmt.Errorf("store: purge: %w", err)
 			}
 			// Counted only once the batch is committed.
-			curKey, curID = endKey, endID
+			k, c, tie, last = nk, nc, ntie, done
 			if s.revoked {
 				res.Revoked += n
 			} else {
