@@ -28,7 +28,7 @@ import (
 func BenchmarkPurge(b *testing.B) {
 	n := 2 * benchTokens(b)
 	template := purgeTemplate(b, n)
-	for _, batch := range []int{100, 250, store.DefaultPurgeBatch, 1000} {
+	for _, batch := range []int{250, store.DefaultPurgeBatch, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			for range b.N {
 				benchPurge(b, copyDB(b, template), n, batch)
