@@ -71,6 +71,9 @@ type Options struct {
 	// SweepInterval, when positive, runs SweepExpired that often in the
 	// background (the server does; short-lived admin commands need not).
 	SweepInterval time.Duration
+	// Janitor purges old revoked and expired tokens in the background
+	// (janitor.go); off when its Interval is zero.
+	Janitor JanitorOptions
 	// Log receives background errors (the expiry sweep); none when nil.
 	Log func(msg string, err error)
 	// ActiveResync, when positive, keeps Stats().ActiveTokens: counted in
@@ -109,6 +112,7 @@ type DB struct {
 	wal        *os.File      // the WAL, opened by the syncer
 	syncHook   func() error  // tests: runs before each WAL sync
 	sweepDone  chan struct{} // closed when the sweep loop has stopped
+	janitor    janitorState
 
 	checkpointDone chan struct{} // closed when the checkpointer has stopped
 	walBehind      atomic.Bool   // the checkpoint lags: bulk work pauses
@@ -236,6 +240,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else {
 		close(db.stats.done)
 	}
+	db.startJanitor(opts.Janitor)
 	return db, nil
 }
 
@@ -245,6 +250,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.sweepDone
 	<-db.stats.done
+	<-db.janitor.done
 	<-db.checkpointDone
 	<-db.stopped
 	return errors.Join(db.read.Close(), db.write.Close())

@@ -52,7 +52,7 @@ func TestCommandsAreRegistered(t *testing.T) {
 	slices.Sort(got)
 	want := []string{"app create", "app delete", "app disable", "app enable", "app list", "app rotate-secret", "app show", "app update",
 		"audit list", "audit verify", "bench", "config print", "import apps", "import tokens", "import users",
-		"import wso2", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
+		"import wso2", "purge", "serve", "token issue", "token list", "token revoke", "token show", "user add", "user passwd"}
 	if !slices.Equal(got, want) {
 		t.Errorf("commands = %q, want %q", got, want)
 	}

@@ -51,6 +51,9 @@ type serveConfig struct {
 	UserThrottle, AddrThrottle *auth.Throttle
 	// LogLevel is the least level logged; the zero value is Info.
 	LogLevel slog.Level
+	// Janitor purges old revoked and expired tokens; off when its Interval
+	// is zero (tests), on with the flags' defaults in serve.
+	Janitor store.JanitorOptions
 }
 
 func init() {
@@ -68,6 +71,9 @@ func init() {
 			fs.DurationVar(&c.Policy.AccessTTL, "access-ttl", tokenadmin.DefaultPolicy.AccessTTL, "default access-token `lifetime` (apps may set their own)")
 			fs.DurationVar(&c.Policy.RefreshTTL, "refresh-ttl", tokenadmin.DefaultPolicy.RefreshTTL, "default refresh-token `lifetime` (apps may set their own)")
 			fs.StringVar(&c.LegacyProfile, "legacy-profile", string(legacy.DefaultProfile), "WSO2 `generation` the legacy /services/ endpoints speak (is-5.0, is-5.3, is-5.5, is-5.7)")
+			fs.DurationVar(&c.Janitor.RevokedRetention, "purge-revoked-after", store.DefaultRevokedRetention, "the janitor purges a revoked token this `long` after its revocation")
+			fs.DurationVar(&c.Janitor.ExpiredRetention, "purge-expired-after", store.DefaultExpiredRetention, "the janitor purges an expired token this `long` after its expiry")
+			fs.DurationVar(&c.Janitor.Interval, "janitor-interval", 10*time.Minute, "how `often` the janitor purges (0: never)")
 			fs.BoolVar(&c.Policy.DisableRefreshGrant, "disable-refresh-grant", false, "switch the refresh_token grant off for every app: no refresh tokens are issued")
 			configFlag(fs)
 			fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS (TLS 1.2 and up) with the PEM certificate chain in `file` (needs --tls-key)")
@@ -85,6 +91,9 @@ func init() {
 				set, err := layerConfig(fs)
 				if err != nil {
 					return err
+				}
+				if c.Janitor.RevokedRetention <= 0 || c.Janitor.ExpiredRetention <= 0 || c.Janitor.Interval < 0 {
+					return usagef("--purge-revoked-after and --purge-expired-after must be positive, --janitor-interval not negative")
 				}
 				if err := checkServeFlags(fs, set); err != nil {
 					return err
@@ -171,10 +180,27 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	// The store reports revocations to the metrics, which it opens before
 	// them: metrics reads the store's Stats through db, set just below.
 	var db *store.DB
-	metrics := obs.NewMetrics(obs.Sources{Store: func() obs.StoreStats {
-		st := db.Stats()
-		return obs.StoreStats{ActiveTokens: st.ActiveTokens, ActiveTokensKnown: st.ActiveTokensKnown, Errors: st.Errors}
-	}})
+	metrics := obs.NewMetrics(obs.Sources{
+		Store: func() obs.StoreStats {
+			st := db.Stats()
+			return obs.StoreStats{ActiveTokens: st.ActiveTokens, ActiveTokensKnown: st.ActiveTokensKnown, Errors: st.Errors}
+		},
+		Janitor: func() obs.JanitorStats {
+			st := db.JanitorStats()
+			return obs.JanitorStats{
+				Purged:  map[string]uint64{"revoked": uint64(st.PurgedRevoked), "expired": uint64(st.PurgedExpired)},
+				LastRun: st.LastRun.Add(st.LastDuration),
+			}
+		},
+	})
+	janitor := c.Janitor
+	janitor.Report = func(r store.JanitorRun) {
+		if r.Err != nil {
+			log.Error("janitor run failed", "err", r.Err, "purged_revoked", r.Purged.Revoked, "purged_expired", r.Purged.Expired, "duration", r.Duration)
+			return
+		}
+		log.Info("janitor run", "purged_revoked", r.Purged.Revoked, "purged_expired", r.Purged.Expired, "duration", r.Duration)
+	}
 	tlsConfig, err := loadTLS(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return nil, err
@@ -185,6 +211,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	db, err = store.Open(ctx, c.DB, store.Options{
 		SweepInterval: time.Minute,
+		Janitor:       janitor,
 		Log:           func(msg string, err error) { log.Error(msg, "err", err) },
 		ActiveResync:  activeResync,
 		OnRevoke:      metrics.Revoked,
