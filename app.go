@@ -81,7 +81,7 @@ func (a *App) GrantScope(requested []string) ([]string, error) {
 	}
 	for _, s := range requested {
 		if !slices.Contains(a.Scopes, s) {
-			return nil, Errorf(CodeInvalidScope, "scope %q is not allowed for this client", s)
+			return nil, Errorf(CodeInvalidScope, "a requested scope is not allowed for this client")
 		}
 	}
 	return dedupe(requested), nil

@@ -70,7 +70,7 @@ func (s *AppService) Get(ctx context.Context, c Caller, clientID string) (*App, 
 		return nil, err
 	}
 	if !readsAll(c) && a.Owner != c.Name {
-		return nil, Errorf(CodeNotFound, "app %q not found", clientID)
+		return nil, Errorf(CodeNotFound, "app not found")
 	}
 	return a, nil
 }

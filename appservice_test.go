@@ -151,7 +151,7 @@ func cloneApp(a *tokenadmin.App) *tokenadmin.App {
 }
 
 func errAppNotFound(clientID string) error {
-	return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+	return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app not found")
 }
 
 // record notes a call and returns the error it is to fail with. s.mu is held.
@@ -1157,24 +1157,24 @@ func TestAppGrantScope(t *testing.T) {
 		{name: "duplicates are granted once", app: app, requested: []string{"write", "read", "write", "read", "write"}, want: []string{"write", "read"}},
 		{
 			name: "disallowed scope is InvalidScope", app: app, requested: []string{"read", "delete"},
-			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `scope "delete" is not allowed for this client`,
+			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `a requested scope is not allowed for this client`,
 		},
 		{
 			name: "scope in the wrong case is InvalidScope", app: app, requested: []string{"READ"},
-			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `scope "READ" is not allowed for this client`,
+			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `a requested scope is not allowed for this client`,
 		},
 		{
 			name: "empty scope is InvalidScope", app: app, requested: []string{""},
-			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `scope "" is not allowed for this client`,
+			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `a requested scope is not allowed for this client`,
 		},
 		{
-			name: "first disallowed scope is named", app: app, requested: []string{"delete", "read", "purge"},
-			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `scope "delete" is not allowed for this client`,
+			name: "a disallowed scope among allowed ones", app: app, requested: []string{"delete", "read", "purge"},
+			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `a requested scope is not allowed for this client`,
 		},
 		{name: "app without scopes grants none for no request", app: tokenadmin.App{}, want: nil},
 		{
 			name: "app without scopes refuses any scope", app: tokenadmin.App{}, requested: []string{"read"},
-			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `scope "read" is not allowed for this client`,
+			wantCode: tokenadmin.CodeInvalidScope, wantMessage: `a requested scope is not allowed for this client`,
 		},
 	}
 	for _, tc := range tests {

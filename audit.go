@@ -2,6 +2,8 @@ package tokenadmin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -156,7 +158,27 @@ func EndAudit(ctx context.Context, log AuditLog, count int, err error) {
 	}
 	f := *e
 	f.Outcome, f.Count, f.Reason = auditOutcome(err), count, ErrorMessage(err)
+	if c := ErrorCode(err); c == CodeNotFound || c == CodeTokenNotFound {
+		f.Target = UnknownTarget(f.Target)
+	}
 	_ = log.AppendAudit(context.WithoutCancel(ctx), f)
+}
+
+// UnknownTarget is how the audit log names a target that matched nothing
+// (an unknown token ID or client ID): "unknown:" and the first 48 bits of
+// its SHA-256, never the text itself, because a caller may have put a
+// token value, a client secret or a password in the wrong field. Repeated
+// attempts at one target share the fingerprint, and whoever suspects a
+// value can recompute it; 48 bits of a hash do not give back a 256-bit
+// token or secret. (A password typed into an ID field is another matter:
+// a fingerprint lets one test guesses offline, so it is only as safe as
+// the password is long.) The empty target stays empty.
+func UnknownTarget(target string) string {
+	if target == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(target))
+	return "unknown:" + hex.EncodeToString(sum[:6])
 }
 
 // AuditService applies the access rules of the audit log on top of an

@@ -141,6 +141,11 @@ func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n i
 	if r.User == "" && r.ClientID == "" {
 		return 0, Errorf(CodeInvalid, "at least one of user and clientId is required")
 	}
+	if e := AuditFrom(ctx); e != nil && r.ClientID != "" && s.unknownApp(ctx, r.ClientID) {
+		// Revoking the tokens of an unknown app succeeds with 0, but the
+		// record must not name what may be a secret in the wrong field.
+		e.Target = bulkTarget(BulkRevoke{User: r.User, ClientID: UnknownTarget(r.ClientID)})
+	}
 	owner, err := s.owns(ctx, c, r.ClientID)
 	if err != nil {
 		return 0, err
@@ -205,6 +210,16 @@ func (s *Service) owns(ctx context.Context, c Caller, clientID string) (bool, er
 		return false, nil
 	}
 	return false, err
+}
+
+// unknownApp reports whether clientID names no app (false when it cannot
+// tell).
+func (s *Service) unknownApp(ctx context.Context, clientID string) bool {
+	if s.Apps == nil {
+		return false
+	}
+	_, err := s.Apps.GetApp(ctx, clientID)
+	return ErrorCode(err) == CodeNotFound
 }
 
 // readsAll reports whether c may read every user's tokens and apps.

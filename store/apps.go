@@ -97,6 +97,13 @@ func (db *DB) insertApp(ctx context.Context, a tokenadmin.App, withSecret bool) 
 	return &a, secret, nil
 }
 
+// errAppNotFound is the error for an unknown client ID. It does not echo
+// the ID: a caller may have put a secret or a token value in that field,
+// and the message reaches faults, logs and the audit log.
+func errAppNotFound() error {
+	return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app not found")
+}
+
 // secretHash is the stored form of a client secret, bound to its client.
 // Secrets are 256 random bits, so a keyed hash is as strong as a slow
 // password hash here, and checking one costs a microsecond.
@@ -113,7 +120,7 @@ func (db *DB) secretHash(clientID, secret string) []byte {
 func (db *DB) GetApp(ctx context.Context, clientID string) (*tokenadmin.App, error) {
 	a, err := scanApp(db.read.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+		return nil, errAppNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: get app: %w", err)
@@ -153,7 +160,7 @@ func (db *DB) UpdateApp(ctx context.Context, clientID string, u tokenadmin.AppUp
 	err := db.audited(ctx, func(ctx context.Context, c conn) error {
 		cur, err := scanApp(c.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID))
 		if errors.Is(err, sql.ErrNoRows) {
-			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+			return errAppNotFound()
 		}
 		if err != nil {
 			return err
@@ -220,7 +227,7 @@ func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, a
 	err := write(ctx, func(ctx context.Context, c conn) error {
 		err := c.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID).Scan(&appID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+			return errAppNotFound()
 		}
 		if err != nil {
 			return err
@@ -277,7 +284,7 @@ func (db *DB) SetClientSecret(ctx context.Context, clientID, secret string) erro
 			if err != nil {
 				return err
 			}
-			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", clientID)
+			return errAppNotFound()
 		}
 		return nil
 	}, func() string { return clientID }, nil)

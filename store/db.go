@@ -380,7 +380,14 @@ func writeKeyFile(name string, key []byte) error {
 	return nil
 }
 
-// hashValue is the stored form of a token value.
+// hashValue is the stored form of a token value. Tokens are found by
+// value with an indexed lookup of this HMAC, not by comparing values, and
+// that is no timing oracle: the attacker does not choose the bytes
+// compared in the index, only their preimage, and without the key cannot
+// steer the HMAC towards a stored one, so how far a lookup gets says
+// nothing about any token. (The unkeyed SHA-256 of imported WSO2 hashes,
+// extHash, is looked up the same way: learning a prefix of a stored
+// SHA-256 still leaves a 256-bit preimage to find.)
 func (db *DB) hashValue(value string) []byte {
 	m := hmac.New(sha256.New, db.key)
 	m.Write([]byte(value))

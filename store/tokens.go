@@ -394,7 +394,7 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 		)
 		err := c.QueryRowContext(ctx, `SELECT id, name, state FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID, &out.Access.AppName, &state)
 		if errors.Is(err, sql.ErrNoRows) || state == "deleted" {
-			return tokenadmin.Errorf(tokenadmin.CodeNotFound, "app %q not found", r.ClientID)
+			return errAppNotFound()
 		}
 		if err != nil {
 			return err

@@ -57,11 +57,11 @@ func TestAuditCommands(t *testing.T) {
 	}
 	want := []rec{
 		{"token.revoke", iss.Refresh.ID, "success", 2},
-		{"token.revoke", "no-such-token", "failed", 0},
+		{"token.revoke", tokenadmin.UnknownTarget("no-such-token"), "failed", 0},
 		{"app.update", "portal", "success", 0}, // the refresh family was revoked already
 		{"user.create", "carol", "success", 0},
 		{"user.password", "alice", "success", 0},
-		{"user.password", "nobody", "failed", 0},
+		{"user.password", tokenadmin.UnknownTarget("nobody"), "failed", 0},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("%d records, want %d: %+v", len(recs), len(want), recs)

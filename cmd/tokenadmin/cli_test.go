@@ -322,7 +322,7 @@ func TestFailures(t *testing.T) {
 		{name: "token revoke of an unknown value", args: []string{"token", "revoke", "--token", "-"}, stdin: "no-such-value\n",
 			want: "tokenadmin token revoke: token not found (TokenNotFound)"},
 		{name: "token issue for an unknown app", args: []string{"token", "issue", "--client", "nope", "--user", "alice"},
-			want: `tokenadmin token issue: app "nope" not found (NotFound)`},
+			want: `tokenadmin token issue: app not found (NotFound)`},
 		{name: "user passwd of an unknown user", args: []string{"user", "passwd", "nobody"}, stdin: "pw\n",
 			want: `tokenadmin user passwd: user "nobody" not found (NotFound)`},
 		{name: "user add of an existing user", args: []string{"user", "add", "alice"}, stdin: "pw\n",
