@@ -208,7 +208,10 @@ type OAuthStore interface {
 	// the whole family is revoked (reason refresh_token_reuse) and the
 	// result is CodeInvalidGrant, as for any token that is unknown,
 	// expired, revoked or another client's. Scopes beyond the original
-	// grant are CodeInvalidScope.
+	// grant are CodeInvalidScope. The audit event ctx carries (WithAudit),
+	// if any, is recorded only for reuse, in the family revocation's own
+	// transaction, with the retired token's ID as target (when the event
+	// names none) and the tokens revoked as count.
 	RefreshTokens(ctx context.Context, r RefreshRequest) (*Issued, error)
 	// LookupToken finds a token by value (CodeTokenNotFound otherwise),
 	// with its State at the store's clock.

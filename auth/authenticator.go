@@ -262,6 +262,26 @@ func (a *Authenticator) UserLimiter() *Limiter {
 	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, of: a}
 }
 
+// LoginAllowed reports whether a login of user, verified outside
+// Authenticate (a WS-Security password digest), may be checked now: false
+// while the user name or the request's client address is locked. The
+// caller then fails the login exactly as a wrong credential, without
+// checking it. It implements soap.LoginThrottle.
+func (a *Authenticator) LoginAllowed(ctx context.Context, user string) bool {
+	return a.limiter().Allowed(ctx, user)
+}
+
+// LoginChecked counts the outcome of a login of user verified outside
+// Authenticate exactly as Authenticate counts a verified password: a
+// success (ok) resets the user name's failures, a failure counts for the
+// name and the client address, and an admin's login is audited
+// (tokenadmin.AuditLogin, success or denied). c is the user's Caller with
+// its role, for a wrong credential too; zero for an unknown user. It
+// implements soap.LoginThrottle.
+func (a *Authenticator) LoginChecked(ctx context.Context, user string, c tokenadmin.Caller, ok bool) {
+	a.verified(ctx, a.limiter(), user, c, ok)
+}
+
 // ClientLimiter returns a Limiter for OAuth client authentication: per
 // client id with DefaultClientThreshold, and per address with the
 // Authenticator's AddrThrottle, so that an address's failed user logins

@@ -68,4 +68,7 @@
 // a cache hit is not a login, or every Basic request would be one. The
 // throttle bounds how many denied records an attacker can cause.
 // ClientLimiter applies the same limits to OAuth client authentication.
+// Logins verified outside Authenticate (WS-Security password digests)
+// go through LoginAllowed and LoginChecked, so they are refused while
+// locked, counted, and audited exactly like password logins.
 package auth

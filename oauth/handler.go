@@ -61,7 +61,18 @@ type Handler struct {
 	// Clients throttles failed client authentications; nil throttles
 	// none.
 	Clients ClientLimiter
+	// Audit, when set, records revocations in the audit log, each in the
+	// revocation's own transaction (tokenadmin.WithAudit): the
+	// revocation endpoint's, by actor "client:<client_id>" with no role,
+	// refused or failed ones included; and the grant family revoked when
+	// a retired refresh token comes back (RFC 9700 §4.14.2), by actor
+	// SystemActor. nil records nothing.
+	Audit tokenadmin.AuditLog
 }
+
+// SystemActor is the audit actor of what the server revokes by itself:
+// a grant whose retired refresh token was presented again.
+const SystemActor = "system"
 
 // ClientLimiter throttles failed client authentications per client id
 // and client address (RFC 6749 §2.3.1). A throttled client is answered

@@ -41,13 +41,24 @@ func (h *Handler) revoke(x *exchange) error {
 	if value == "" {
 		return tokenadmin.Errorf(tokenadmin.CodeInvalid, "token is required")
 	}
-	_, err = h.Store.RevokeToken(ctx, tokenadmin.RevokeRequest{
+	// Audited like the SOAP revocations: the store records a success in
+	// the revocation's transaction (by the token's ID, never its value);
+	// EndAudit records a refusal (another client's or an unknown token)
+	// or a failure, although the client gets 200 for the former.
+	actor := tokenadmin.Caller{Name: "client:" + app.ClientID}
+	ctx = tokenadmin.StartAudit(ctx, h.Audit, actor, tokenadmin.AuditTokenRevoke, "", RevokeReason)
+	res, err := h.Store.RevokeToken(ctx, tokenadmin.RevokeRequest{
 		Value:    value,
 		TypeHint: typeHint(x.form.get("token_type_hint")),
 		Reason:   RevokeReason,
-		Actor:    "client:" + app.ClientID,
+		Actor:    actor.Name,
 		ClientID: app.ClientID,
 	})
+	count := 0
+	if res != nil {
+		count = res.Count
+	}
+	tokenadmin.EndAudit(ctx, h.Audit, count, err)
 	if err != nil && tokenadmin.ErrorCode(err) != tokenadmin.CodeTokenNotFound {
 		return err
 	}

@@ -155,7 +155,10 @@ func (h *Handler) refreshGrant(x *exchange, app *tokenadmin.App, p tokenadmin.Po
 			return nil, err
 		}
 	}
-	return h.Store.RefreshTokens(x.r.Context(), tokenadmin.RefreshRequest{
+	// The store records this event only if the token is a retired one
+	// presented again, with the family it then revokes.
+	ctx := tokenadmin.StartAudit(x.r.Context(), h.Audit, tokenadmin.Caller{Name: SystemActor}, tokenadmin.AuditTokenRevoke, "", tokenadmin.ReasonRefreshReuse)
+	return h.Store.RefreshTokens(ctx, tokenadmin.RefreshRequest{
 		ClientID:   app.ClientID,
 		Value:      value,
 		Scopes:     scopes,

@@ -339,20 +339,32 @@ type DigestCredentials interface {
 	// DigestSecret returns the caller user names and their digest secret
 	// (the password the client digests). An unknown user, and a user
 	// without a digest credential, are an error with code
-	// tokenadmin.CodeNotFound (both FailedAuthentication on the wire);
-	// any other error is internal. The caller clears the secret after use.
+	// tokenadmin.CodeNotFound (both FailedAuthentication on the wire); for
+	// a known user without one, the Caller is returned with that error
+	// (its role decides whether the failed login is audited). Any other
+	// error is internal. The caller clears the secret after use.
 	DigestSecret(ctx context.Context, user string) (tokenadmin.Caller, []byte, error)
 }
 
-// FailedLoginRecorder is implemented by an Authenticator that throttles
-// guessing (keyed by user and client address, from the context's
-// tokenadmin.RequestInfo). Digest checks do not go through Authenticate,
-// so their failures are reported to it here; PasswordText failures go
-// through Authenticate and are not reported twice.
-type FailedLoginRecorder interface {
-	// RecordFailedLogin notes one failed login of user. It must not block
-	// for long; it returns nothing to act on.
-	RecordFailedLogin(ctx context.Context, user string)
+// LoginThrottle is implemented by an Authenticator that throttles
+// guessing (per user name and per client address, from the context's
+// tokenadmin.RequestInfo) and audits logins, as *auth.Authenticator does.
+// Digest checks do not go through Authenticate, so WSSecurity asks it
+// before checking a digest and tells it the outcome, and a digest login
+// then counts exactly like a password login; PasswordText tokens go
+// through Authenticate and are not counted twice.
+type LoginThrottle interface {
+	// LoginAllowed reports whether a login of user may be checked now.
+	// When it is false (the user name or the client address is locked)
+	// the login fails exactly like a wrong digest, and the digest is not
+	// checked. It has no error: it only reads memory.
+	LoginAllowed(ctx context.Context, user string) bool
+	// LoginChecked records the outcome of a checked login of user: ok
+	// for the right digest with a fresh nonce. c is the user's Caller,
+	// with its role, when the user exists (for a failure too), zero
+	// otherwise. It returns nothing to act on: failures to record it
+	// are the implementation's to log. It must not block for long.
+	LoginChecked(ctx context.Context, user string, c tokenadmin.Caller, ok bool)
 }
 
 // Defaults of WSSecurity.
@@ -365,8 +377,9 @@ const (
 // WSSecurity verifies wsse:Security header blocks. Set its fields before
 // first use; it is then safe for concurrent use.
 type WSSecurity struct {
-	// Auth checks PasswordText tokens (and its FailedLoginRecorder, if it
-	// has one, hears of failed digests). Required.
+	// Auth checks PasswordText tokens. If it is also a LoginThrottle,
+	// digest logins are throttled and audited through it like password
+	// logins. Required.
 	Auth Authenticator
 	// Digests checks PasswordDigest tokens; nil refuses every digest with
 	// FailedAuthentication.
@@ -439,8 +452,22 @@ func (s *WSSecurity) Authenticate(ctx context.Context, sec *Security) (c tokenad
 			return c, false, securityErr(FaultFailedAuthentication, "Created is in the future")
 		}
 	}
+	var logins LoginThrottle // Authenticate counts PasswordText logins itself
 	if t.Digest {
-		c, err = s.checkDigest(ctx, t)
+		logins, _ = s.Auth.(LoginThrottle)
+		// A locked user name or address is refused before anything is
+		// checked, with the wrong digest's fault.
+		if logins != nil && !logins.LoginAllowed(ctx, t.Username) {
+			return tokenadmin.Caller{}, false, securityErr(FaultFailedAuthentication, "")
+		}
+		var match bool
+		c, match, err = s.checkDigest(ctx, t)
+		if err == nil && !match {
+			if logins != nil {
+				logins.LoginChecked(ctx, t.Username, c, false)
+			}
+			return tokenadmin.Caller{}, false, securityErr(FaultFailedAuthentication, "")
+		}
 	} else {
 		c, err = s.Auth.Authenticate(ctx, t.Username, t.Password)
 		if tokenadmin.ErrorCode(err) == tokenadmin.CodeUnauthenticated {
@@ -462,8 +489,17 @@ func (s *WSSecurity) Authenticate(ctx context.Context, sec *Security) (c tokenad
 			return tokenadmin.Caller{}, false, errors.New("soap: WS-Security nonce cache is full: refusing new nonces until old ones expire")
 		}
 		if !fresh {
+			// A replayed digest is a failed login: counting it as a
+			// success would let a recorded request reset the user's
+			// failures between guesses.
+			if logins != nil {
+				logins.LoginChecked(ctx, t.Username, c, false)
+			}
 			return tokenadmin.Caller{}, false, securityErr(FaultFailedAuthentication, "the nonce was used before")
 		}
+	}
+	if logins != nil {
+		logins.LoginChecked(ctx, t.Username, c, true)
 	}
 	return c, true, nil
 }
@@ -471,18 +507,17 @@ func (s *WSSecurity) Authenticate(ctx context.Context, sec *Security) (c tokenad
 // checkDigest compares Base64(SHA-1(nonce + created + secret)) in constant
 // time (UsernameToken Profile 1.1 §3.1). An unknown user and a user without
 // a digest credential cost the same hash and compare as a wrong digest.
-func (s *WSSecurity) checkDigest(ctx context.Context, t *UsernameToken) (tokenadmin.Caller, error) {
-	var (
-		c      tokenadmin.Caller
-		secret []byte
-		err    error
-	)
+// match is false for any of these; c is then the user's Caller if the user
+// exists (for the audit of a failed login), and must not be trusted.
+// Errors are internal.
+func (s *WSSecurity) checkDigest(ctx context.Context, t *UsernameToken) (c tokenadmin.Caller, match bool, err error) {
+	var secret []byte
 	if s.Digests != nil {
 		c, secret, err = s.Digests.DigestSecret(ctx, t.Username)
 		switch tokenadmin.ErrorCode(err) {
 		case "", tokenadmin.CodeNotFound:
 		default:
-			return tokenadmin.Caller{}, fmt.Errorf("soap: digest credential of %q: %w", t.Username, err)
+			return tokenadmin.Caller{}, false, fmt.Errorf("soap: digest credential of %q: %w", t.Username, err)
 		}
 	}
 	known := err == nil && s.Digests != nil
@@ -492,14 +527,8 @@ func (s *WSSecurity) checkDigest(ctx context.Context, t *UsernameToken) (tokenad
 	h.Write(secret)
 	sum := h.Sum(nil)
 	clear(secret)
-	match := subtle.ConstantTimeCompare(sum, []byte(t.Password)) == 1
-	if !known || !match {
-		if r, ok := s.Auth.(FailedLoginRecorder); ok {
-			r.RecordFailedLogin(ctx, t.Username)
-		}
-		return tokenadmin.Caller{}, securityErr(FaultFailedAuthentication, "")
-	}
-	return c, nil
+	match = subtle.ConstantTimeCompare(sum, []byte(t.Password)) == 1
+	return c, known && match, nil
 }
 
 // PasswordDigest returns Base64(SHA-1(nonce + created + password)), the

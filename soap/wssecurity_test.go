@@ -1,10 +1,11 @@
 package soap
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -347,27 +348,91 @@ func TestWSSecurityNonceCacheFullIsInternal(t *testing.T) {
 	}
 }
 
-// recordingAuth is the real Authenticator plus the FailedLoginRecorder
-// hook, to see that failed digests reach it.
-type recordingAuth struct {
-	*auth.Authenticator
-	failed []string
-}
+var _ LoginThrottle = (*auth.Authenticator)(nil)
 
-func (r *recordingAuth) RecordFailedLogin(_ context.Context, user string) {
-	r.failed = append(r.failed, user)
-}
-
-func TestWSSecurityReportsFailedDigests(t *testing.T) {
+// Digest logins count towards the Authenticator's throttle exactly like
+// password logins: wrong digests lock the user, the right digest is then
+// refused with the wrong digest's fault, a replay counts as a failure, a
+// success resets the count, and an admin's digest logins are audited.
+func TestWSSecurityDigestLoginsThrottled(t *testing.T) {
 	db := wssStore(t)
-	ra := &recordingAuth{Authenticator: auth.NewAuthenticator(db)}
-	s := &WSSecurity{Auth: ra, Digests: db, Now: func() time.Time { return testNow }}
-	h := securityBlock("", ut{user: wssAlice, password: "guess", digest: true, nonce: nonceA, created: stamp(testNow)}.xml())
-	if _, _, err := verifyHeader(t, s, h); faultCodeOf(err) != FaultFailedAuthentication {
+	hash, err := auth.HashPassword("root-pw")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ra.failed) != 1 || ra.failed[0] != wssAlice {
-		t.Fatalf("recorded %q, want [alice]", ra.failed)
+	if err := db.CreateUserWithDigest(t.Context(), tokenadmin.User{Name: "root", Role: tokenadmin.RoleAdmin, PasswordHash: hash}, []byte("root-pw")); err != nil {
+		t.Fatal(err)
+	}
+	now := testNow
+	s := newWSSecurity(db, now)
+	authn := s.Auth.(*auth.Authenticator)
+	authn.Now = func() time.Time { return now }
+	authn.Audit = db
+	authn.Logger = slog.New(slog.DiscardHandler)
+	nonce := 0
+	digest := func(user, password string) string {
+		nonce++
+		n := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "nonce-%08d", nonce))
+		return securityBlock("", ut{user: user, password: password, digest: true, nonce: n, created: stamp(now)}.xml())
+	}
+	refused := func(what, header string) string {
+		t.Helper()
+		c, ok, err := verifyHeader(t, s, header)
+		if faultCodeOf(err) != FaultFailedAuthentication || ok || c != (tokenadmin.Caller{}) {
+			t.Fatalf("%s: %+v, %v, %v; want wsse:FailedAuthentication", what, c, ok, err)
+		}
+		return err.Error()
+	}
+	accepted := func(what, header, user string) {
+		t.Helper()
+		if c, ok, err := verifyHeader(t, s, header); err != nil || !ok || c.Name != user {
+			t.Fatalf("%s: %+v, %v, %v", what, c, ok, err)
+		}
+	}
+
+	// A replay is a failure, and so is every wrong digest: with the
+	// right one in between (which resets), 1 + threshold-1 failures
+	// lock nobody, and the threshold-th does.
+	right := digest(wssAlice, wssAlicePassword)
+	accepted("right digest", right, wssAlice)
+	refused("replay", right)
+	for i := range auth.DefaultUserThreshold - 2 {
+		refused(fmt.Sprint("wrong digest ", i), digest(wssAlice, "guess"))
+	}
+	accepted("right digest before the lock", digest(wssAlice, wssAlicePassword), wssAlice)
+	for i := range auth.DefaultUserThreshold - 1 {
+		refused(fmt.Sprint("wrong digest after the reset ", i), digest(wssAlice, "guess"))
+	}
+	if !authn.LoginAllowed(t.Context(), wssAlice) {
+		t.Fatal("alice locked after threshold-1 failures since her last success")
+	}
+	wrong := refused("wrong digest", digest(wssAlice, "guess"))
+	if authn.LoginAllowed(t.Context(), wssAlice) {
+		t.Fatal("alice not locked after threshold failures")
+	}
+	if locked := refused("right digest while locked", digest(wssAlice, wssAlicePassword)); locked != wrong {
+		t.Errorf("right digest while locked: %q; want the wrong digest's %q", locked, wrong)
+	}
+	if _, err := authn.Authenticate(t.Context(), wssAlice, wssAlicePassword); tokenadmin.ErrorCode(err) != tokenadmin.CodeUnauthenticated {
+		t.Fatalf("alice's password while digests locked her: %v", err)
+	}
+	accepted("bob's text password", securityBlock("", ut{user: wssBob, password: wssBobPassword}.xml()), wssBob)
+	now = now.Add(auth.DefaultLockBase)
+	accepted("right digest after the lock", digest(wssAlice, wssAlicePassword), wssAlice)
+
+	// An admin's digest logins are audited, denied and successful.
+	refused("admin's wrong digest", digest("root", "guess"))
+	accepted("admin's digest", digest("root", "root-pw"), "root")
+	page, err := db.ListAuditEvents(t.Context(), tokenadmin.AuditFilter{Action: tokenadmin.AuditLogin, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range page.Events {
+		got = append(got, fmt.Sprintf("%s %s %s %s", e.Target, e.Actor, e.Role, e.Outcome))
+	}
+	if want := []string{"root   denied", "root root admin success"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("login records %q, want %q", got, want)
 	}
 }
 

@@ -23,6 +23,12 @@ import (
 // are matched by their natural key (users by name, apps by client ID,
 // tokens by hash): a row already stored with the same data is reported
 // present, one stored with other data is skipped, never overwritten.
+//
+// The audit event ctx carries (tokenadmin.WithAudit, action
+// tokenadmin.AuditImport), if any, is recorded once per batch, in the
+// batch's own transaction, counting the rows the batch imported: a batch
+// committed always has its record, and a resumed import never records
+// again the batches committed before it stopped.
 
 // ImportStatus is what an import did with one row.
 type ImportStatus uint8
@@ -98,11 +104,13 @@ func writeCheckpoint(ctx context.Context, c conn, cp *ImportCheckpoint, out []Im
 	return err
 }
 
-// importBatch runs one batch and its checkpoint in one transaction.
-// finish, if not nil, runs after the rows and before the checkpoint.
+// importBatch runs one batch, its audit record (if ctx carries an event)
+// and its checkpoint in one transaction. finish, if not nil, runs after
+// the rows and before the checkpoint.
 func (db *DB) importBatch(ctx context.Context, what string, n int, cp *ImportCheckpoint,
 	one func(ctx context.Context, c conn, i int) (ImportOutcome, error), finish func()) ([]ImportOutcome, error) {
 	var out []ImportOutcome
+	ev := tokenadmin.AuditFrom(ctx) // the writer's ctx does not carry it
 	err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 		out = make([]ImportOutcome, n)
 		for i := range n {
@@ -114,6 +122,15 @@ func (db *DB) importBatch(ctx context.Context, what string, n int, cp *ImportChe
 		}
 		if finish != nil {
 			finish()
+		}
+		imported := 0
+		for _, o := range out {
+			if o.Status == RowImported {
+				imported++
+			}
+		}
+		if err := db.recordSuccess(ctx, c, ev, "", imported); err != nil {
+			return err
 		}
 		return writeCheckpoint(ctx, c, cp, out)
 	})
@@ -136,7 +153,7 @@ type ImportedUser struct {
 }
 
 // ImportUsers stores users, one batch in one transaction with cp (which
-// may be nil). A user whose name exists is RowPresent if role and
+// may be nil) and ctx's audit event. A user whose name exists is RowPresent if role and
 // password hash are the same, otherwise RowSkipped (SkipDifferent). A
 // role the database's schema refuses is RowSkipped (SkipRole). Errors
 // are the database's; no row of the batch is written then.
@@ -176,7 +193,7 @@ type ImportedApp struct {
 }
 
 // ImportApps stores apps, one batch in one transaction with cp (which may
-// be nil). An app whose client ID exists is RowPresent if its policy
+// be nil) and ctx's audit event. An app whose client ID exists is RowPresent if its policy
 // (name, owner, grant types, scopes, lifetimes, rotation, introspection,
 // state) and secret are the same, otherwise RowSkipped (SkipDifferent);
 // a present app without a secret gets the row's. A deleted app's client
@@ -273,7 +290,7 @@ type ImportGrant struct {
 }
 
 // ImportTokenRows stores tokens, one batch in one transaction with cp
-// (which may be nil). prev is the grant of the row before the batch; it is
+// (which may be nil) and ctx's audit event. prev is the grant of the row before the batch; it is
 // updated to the grant of the batch's last row before cp.Value is called
 // (so that the checkpoint can record it), and left as it was if the batch
 // fails. A token already stored (by value or by SHA-256, whichever

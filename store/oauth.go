@@ -46,7 +46,8 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 		out    *tokenadmin.Issued
 		reused bool
 	)
-	var reuseRevoked int64 // tokens the reuse revoked
+	var reuseRevoked int64          // tokens the reuse revoked
+	ev := tokenadmin.AuditFrom(ctx) // the writer's ctx does not carry it
 	err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 		var (
 			id, appID, family, expires int64
@@ -87,7 +88,14 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 			if err == nil {
 				reuseRevoked, err = res.RowsAffected()
 			}
-			return err
+			if err != nil || ev == nil {
+				return err
+			}
+			var tokenID string
+			if err := c.QueryRowContext(ctx, `SELECT token_id FROM tokens WHERE id = ?`, id).Scan(&tokenID); err != nil {
+				return err
+			}
+			return db.recordSuccess(ctx, c, ev, tokenID, int(reuseRevoked))
 		}
 		if expires <= ms(now) || appState != string(tokenadmin.AppActive) || killed {
 			return invalid

@@ -98,7 +98,8 @@ func (db *DB) SetPasswordAndDigest(ctx context.Context, name, passwordHash strin
 
 // DigestSecret returns the caller name identifies and their WS-Security
 // digest secret, unsealed (soap.DigestCredentials). An unknown user and a
-// user without a digest credential are both CodeNotFound; a credential
+// user without a digest credential are both CodeNotFound (the latter with
+// the user's Caller, for the audit of a failed login); a credential
 // that does not open (another database key, a row tampered with) is an
 // internal error.
 func (db *DB) DigestSecret(ctx context.Context, name string) (tokenadmin.Caller, []byte, error) {
@@ -107,8 +108,14 @@ func (db *DB) DigestSecret(ctx context.Context, name string) (tokenadmin.Caller,
 		sealed []byte
 	)
 	err := db.read.QueryRowContext(ctx, `SELECT role, wss_digest FROM users WHERE name = ?`, name).Scan(&role, &sealed)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && sealed == nil) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return tokenadmin.Caller{}, nil, tokenadmin.Errorf(tokenadmin.CodeNotFound, "no WS-Security digest credential for user %q", name)
+	}
+	if err == nil && sealed == nil {
+		// The user exists: the Caller goes with the error, so that an
+		// admin's failed digest login is audited like a wrong password.
+		return tokenadmin.Caller{Name: name, Role: tokenadmin.Role(role)}, nil,
+			tokenadmin.Errorf(tokenadmin.CodeNotFound, "no WS-Security digest credential for user %q", name)
 	}
 	if err != nil {
 		return tokenadmin.Caller{}, nil, fmt.Errorf("store: digest credential: %w", err)

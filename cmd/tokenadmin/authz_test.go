@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tokenadmin"
+	"tokenadmin/soap"
 	"tokenadmin/store"
 )
 
@@ -140,6 +141,51 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 
+	// The same outcomes when the caller authenticates with a WS-Security
+	// UsernameToken (#PasswordText) in the SOAP header instead of Basic.
+	for _, op := range tokenOps {
+		if !strings.HasPrefix(op.name, "native revokeToken") && !strings.HasPrefix(op.name, "native listActiveTokens") &&
+			op.name != "native getToken" && op.name != "native revokeTokens clientId" {
+			continue
+		}
+		for _, a := range actors[:len(actors)-1] { // the anonymous caller has no token to send
+			a.wss = true
+			want := op.want[a.role]
+			for i, name := range targetNames {
+				t.Run(fmt.Sprintf("%s/%s with UsernameToken/%s", op.name, a.role, name), func(t *testing.T) {
+					f.t = t
+					tk := f.token(a, i)
+					if got := op.do(f, a, tk); got != want[i] {
+						t.Errorf("got %s, want %s", got, want[i])
+					}
+				})
+			}
+		}
+	}
+
+	// The audit log: admins and auditors read it, with Basic or a
+	// UsernameToken; nobody else does. The server's bootstrap of the
+	// first admin is a record, so there is always an event to see.
+	for _, a := range actors {
+		want := map[string]string{"admin": "ok+", "auditor": "ok+", "user": "Forbidden", "owner": "Forbidden", "anonymous": "401"}[a.role]
+		for _, wss := range []bool{false, true} {
+			if wss && a.role == "anonymous" {
+				continue
+			}
+			a.wss = wss
+			name := "native listAuditEvents/" + a.role
+			if wss {
+				name += " with UsernameToken"
+			}
+			t.Run(name, func(t *testing.T) {
+				f.t = t
+				if got := nativeListAuditEvents(f, a); got != want {
+					t.Errorf("got %s, want %s", got, want)
+				}
+			})
+		}
+	}
+
 	// App operations: want[role] for the caller's own app and another
 	// owner's. Apps are registered fresh for each case.
 	appOps := []struct {
@@ -260,6 +306,10 @@ func TestAuthorization(t *testing.T) {
 // actor is who calls: a role and credentials (none for anonymous).
 type actor struct {
 	role, user, password string
+	// wss sends the credentials as a WS-Security UsernameToken
+	// (#PasswordText) in the SOAP header instead of HTTP Basic (native
+	// API only).
+	wss bool
 }
 
 // target is a token issued for one case.
@@ -332,7 +382,7 @@ func (f *authzFixture) post(a actor, url, contentType, action, body string) (int
 	if action != "" {
 		req.Header.Set("SOAPAction", `"`+action+`"`)
 	}
-	if a.user != "" {
+	if a.user != "" && !a.wss {
 		req.SetBasicAuth(a.user, a.password)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -366,7 +416,13 @@ var (
 // code.
 func (f *authzFixture) native(a actor, op string, kv ...string) (string, string) {
 	f.t.Helper()
-	env := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="urn:tokenadmin:v1"><soap:Body><t:` +
+	header := ""
+	if a.wss {
+		header = `<soap:Header><wsse:Security xmlns:wsse="` + soap.NSWSSE + `" soap:mustUnderstand="1"><wsse:UsernameToken>` +
+			`<wsse:Username>` + escapeXML(a.user) + `</wsse:Username><wsse:Password Type="` + soap.PasswordTextType + `">` +
+			escapeXML(a.password) + `</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>`
+	}
+	env := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="urn:tokenadmin:v1">` + header + `<soap:Body><t:` +
 		op + `>` + nativeFields(kv...) + `</t:` + op + `></soap:Body></soap:Envelope>`
 	status, body := f.post(a, f.ts.endpoint(), "text/xml; charset=utf-8", "urn:tokenadmin:v1:"+op, env)
 	switch {
@@ -395,6 +451,16 @@ func nativeRevokeByID(f *authzFixture, a actor, tk target) string {
 		return out
 	}
 	return effect(f.revoked(tk))
+}
+
+// nativeListAuditEvents reads the audit log's first page: "ok+" when it
+// holds events, each with its hash.
+func nativeListAuditEvents(f *authzFixture, a actor) string {
+	out, body := f.native(a, "listAuditEvents", "pageSize", "10")
+	if out != "" {
+		return out
+	}
+	return effect(strings.Contains(body, "<tns:event>") && strings.Count(body, "<tns:event>") == strings.Count(body, "<tns:hash>"))
 }
 
 func nativeRevokeByValue(f *authzFixture, a actor, tk target) string {

@@ -326,7 +326,16 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 			b, _ := json.Marshal(importCheckpoint{importState: next, Summary: after})
 			return string(b)
 		}}
-		if _, err := k.write(e.ctx, s, rows, &next, cp); err != nil {
+		// Each batch is recorded in the audit log in its own transaction
+		// (so a resumed run does not record committed batches again); an
+		// empty batch only when it is the run's first, so that a run over
+		// an empty file is on record too.
+		ctx := e.ctx
+		if len(rows) > 0 || batches == 0 {
+			ctx = e.audit(s, tokenadmin.AuditImport, name+" ("+k.name+")", "")
+		}
+		if _, err := k.write(ctx, s, rows, &next, cp); err != nil {
+			tokenadmin.EndAudit(ctx, s, 0, err)
 			return nil, interrupted(name, st.Line, err)
 		}
 		prog.Add(next.Offset - st.Offset)

@@ -268,6 +268,7 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	}
 	oh := oauth.NewHandler(db, authn, policy, log)
 	oh.Clients = authn.ClientLimiter()
+	oh.Audit = db // RFC 7009 revocations and refresh-token reuse
 	mux.Handle("/oauth2/", oh)
 	mux.HandleFunc("GET /healthz", obs.Healthz)
 	mux.Handle("GET /readyz", obs.Readyz(db, log))
