@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -163,7 +164,7 @@ func (db *DB) ImportUsers(ctx context.Context, rows []ImportedUser, cp *ImportCh
 		var role, hash string
 		err := c.QueryRowContext(ctx, `SELECT role, password_hash FROM users WHERE name = ?`, u.Name).Scan(&role, &hash)
 		if err == nil {
-			if role == string(u.Role) && hash == u.PasswordHash {
+			if role == string(u.Role) && subtle.ConstantTimeCompare([]byte(hash), []byte(u.PasswordHash)) == 1 {
 				return ImportOutcome{Status: RowPresent}, nil
 			}
 			return skipped(SkipDifferent, "user %q", u.Name), nil
