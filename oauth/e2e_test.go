@@ -66,10 +66,11 @@ func hashOf(t *testing.T, password string) string {
 	return h
 }
 
-func newE2E(t *testing.T, policy tokenadmin.Policy, app tokenadmin.App) *e2e {
+// openE2EStore opens a new database with the end-to-end tests' user and
+// admin; it is closed when the test ends.
+func openE2EStore(t *testing.T) *store.DB {
 	t.Helper()
-	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "tokenadmin.db"), store.Options{})
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "tokenadmin.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +79,17 @@ func newE2E(t *testing.T, policy tokenadmin.Policy, app tokenadmin.App) *e2e {
 		{Name: e2eUser, Role: tokenadmin.RoleUser, PasswordHash: hashOf(t, e2ePassword)},
 		{Name: e2eAdmin, Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, e2eAdminPass)},
 	} {
-		if err := db.CreateUser(ctx, u); err != nil {
+		if err := db.CreateUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return db
+}
+
+func newE2E(t *testing.T, policy tokenadmin.Policy, app tokenadmin.App) *e2e {
+	t.Helper()
+	ctx := t.Context()
+	db := openE2EStore(t)
 	e := &e2e{t: t, ctx: ctx, db: db, log: new(bytes.Buffer), policy: policy}
 	e.app = e.register(app)
 	e.rs = e.register(tokenadmin.App{Name: "resource server", Introspect: true, State: tokenadmin.AppActive})

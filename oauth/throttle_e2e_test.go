@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -53,19 +52,7 @@ func (s *syncBuffer) String() string {
 func newThrottledServer(t *testing.T) *throttledServer {
 	t.Helper()
 	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "tokenadmin.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, u := range []tokenadmin.User{
-		{Name: e2eUser, Role: tokenadmin.RoleUser, PasswordHash: hashOf(t, e2ePassword)},
-		{Name: e2eAdmin, Role: tokenadmin.RoleAdmin, PasswordHash: hashOf(t, e2eAdminPass)},
-	} {
-		if err := db.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := openE2EStore(t)
 	s := &throttledServer{db: db, log: new(syncBuffer)}
 	logger := slog.New(slog.NewJSONHandler(s.log, nil))
 	authn := auth.NewAuthenticator(db)
