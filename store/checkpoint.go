@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,21 @@ const (
 	walHardLimit = 1 << 30
 )
 
+// ckptState is what the checkpointer has seen, for benchmarks.
+type ckptState struct {
+	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
+	longest atomic.Int64 // the longest checkpoint so far, in ns
+}
+
+func (s *ckptState) record(d time.Duration) {
+	for {
+		old := s.longest.Load()
+		if int64(d) <= old || s.longest.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
 // checkpointer runs passive checkpoints until Close. A passive checkpoint
 // never blocks the writer or readers (SQLite's WAL design); it copies what
 // no reader still needs, and once everything is copied the writer starts
@@ -37,9 +53,12 @@ func (db *DB) checkpointer(cp *sql.DB) {
 		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
 			mode = "TRUNCATE"
 		}
+		began := time.Now()
 		logFrames, done, err := checkpoint(cp, mode)
+		db.ckpt.record(time.Since(began))
 		db.countErr(ErrCheckpoint, err)
 		if err == nil {
+			db.ckpt.pending.Store(int64(logFrames - done))
 			db.walBehind.Store(logFrames-done > walSoftFrames || (logFrames > walSoftFrames && done < logFrames))
 		}
 		return err
