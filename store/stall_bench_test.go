@@ -30,6 +30,9 @@ import (
 //     transaction (an UPDATE of 100,000 rows, held back by a reader until
 //     the writers start) into the database file.
 //
+// It runs with the checkpointer's WAL restart off (as before
+// docs/stalls.md) and on, on copies of one database.
+//
 // Each phase reports p50, p99, p99.9 and max in µs; checkpoint-longest-ms
 // is the longest single checkpoint of the whole run. Run it at least three
 // times, niced, as the disk is shared and noisy:
@@ -38,8 +41,12 @@ import (
 func BenchmarkStalls(b *testing.B) {
 	n := 2 * benchTokens(b)
 	template := purgeTemplate(b, n)
-	for range b.N {
-		benchStalls(b, template, n)
+	for _, restart := range []bool{false, true} {
+		b.Run(fmt.Sprintf("restart=%v", restart), func(b *testing.B) {
+			for range b.N {
+				benchStalls(b, template, n, restart)
+			}
+		})
 	}
 }
 
@@ -139,13 +146,14 @@ func during(b *testing.B, db *store.DB, work func() error) (latencies, time.Dura
 	return lat, took
 }
 
-func benchStalls(b *testing.B, template string, n int) {
+func benchStalls(b *testing.B, template string, n int, restart bool) {
 	b.StopTimer()
 	ctx := context.Background()
 	path := copyDB(b, template)
 	fsync := fsyncFloor(b, filepath.Dir(path), 400)
 	later := benchEpoch.Add(8 * 24 * time.Hour)
 	db := openAt(b, path, store.Options{Now: func() time.Time { return later }})
+	db.SetWALRestart(restart)
 	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "other", Name: "Other"}); err != nil {
 		b.Fatal(err)
 	}

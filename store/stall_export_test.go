@@ -9,3 +9,7 @@ func (db *DB) CheckpointPending() int64 { return db.ckpt.pending.Load() }
 
 // LongestCheckpoint returns the longest checkpoint since Open and resets it.
 func (db *DB) LongestCheckpoint() time.Duration { return time.Duration(db.ckpt.longest.Swap(0)) }
+
+// SetWALRestart turns the checkpointer's RESTART of a big, completely
+// copied WAL on (the default) or off, for BenchmarkStalls to compare.
+func (db *DB) SetWALRestart(on bool) { db.ckpt.noRestart.Store(!on) }
