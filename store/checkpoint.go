@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,13 +23,44 @@ const (
 	// it copies. Bulk work pausing at the soft limit keeps the WAL far
 	// below it; reaching it takes a reader that never lets go.
 	walHardLimit = 1 << 30
+	// walRestartFrames is the WAL size (in frames) from which a completely
+	// copied WAL is restarted by a RESTART checkpoint (see restart).
+	walRestartFrames = 4096 // 16 MiB
+	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN), and
+	// restartBusy the shorter one of a RESTART checkpoint, which holds
+	// the writer while it waits.
+	checkpointBusy = 100 * time.Millisecond
+	restartBusy    = 5 * time.Millisecond
+	// restartSlack is how many WAL frames may have come in since the last
+	// passive checkpoint for a RESTART to follow it: the RESTART copies
+	// them, and syncs the database file, while holding the writer.
+	restartSlack = 64
 )
+
+// ckptState is what the checkpointer has seen, for benchmarks.
+type ckptState struct {
+	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
+	longest atomic.Int64 // the longest checkpoint so far, in ns
+	// noRestart turns restart off, for benchmarks to compare.
+	noRestart atomic.Bool
+}
+
+func (s *ckptState) record(d time.Duration) {
+	for {
+		old := s.longest.Load()
+		if int64(d) <= old || s.longest.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
 
 // checkpointer runs passive checkpoints until Close. A passive checkpoint
 // never blocks the writer or readers (SQLite's WAL design); it copies what
 // no reader still needs, and once everything is copied the writer starts
 // the WAL over. Under a continuous stream of writes it never gets to
-// "everything", so it raises walBehind for bulk work to pause on.
+// "everything", so it raises walBehind for bulk work to pause on; and a
+// WAL it did copy completely is restarted by restart, since the writer
+// rarely gets to.
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
@@ -37,13 +69,62 @@ func (db *DB) checkpointer(cp *sql.DB) {
 		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
 			mode = "TRUNCATE"
 		}
+		began := time.Now()
 		logFrames, done, err := checkpoint(cp, mode)
+		db.ckpt.record(time.Since(began))
+		// A big WAL, completely copied: copy again what came in
+		// meanwhile until that is little, then restart the WAL.
+		for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && !db.ckpt.noRestart.Load() && logFrames >= walRestartFrames && i < 4; i++ {
+			if logFrames == done && copied <= restartSlack {
+				began = time.Now()
+				err = restart(cp)
+				db.ckpt.record(time.Since(began))
+				break
+			}
+			prev := logFrames
+			began = time.Now()
+			logFrames, done, err = checkpoint(cp, mode)
+			db.ckpt.record(time.Since(began))
+			copied = logFrames - prev
+		}
 		db.countErr(ErrCheckpoint, err)
 		if err == nil {
+			db.ckpt.pending.Store(int64(logFrames - done))
 			db.walBehind.Store(logFrames-done > walSoftFrames || (logFrames > walSoftFrames && done < logFrames))
 		}
 		return err
 	})
+}
+
+// restart runs a RESTART checkpoint on a WAL that the last passive one
+// copied completely, so that the next write starts the WAL over instead of
+// appending to it. SQLite restarts the WAL by itself only when a write
+// transaction begins after a complete checkpoint with no reader left on
+// the old frames; under a steady stream of writes (group commit begins the
+// next batch at once) that moment never comes, and the WAL grows to
+// walHardLimit, whose TRUNCATE checkpoint then held the writer for 0.7 s
+// (docs/stalls.md). RESTART holds the writer lock while it waits for the
+// readers of old frames, so it waits at most restartBusy for them and
+// otherwise gives up until the next round.
+func restart(cp *sql.DB) error {
+	ctx := context.Background()
+	c, err := cp.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: RESTART checkpoint: %w", err)
+	}
+	defer c.Close()
+	var busy, logFrames, done int
+	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartBusy.Milliseconds()))
+	if err == nil {
+		err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done)
+	}
+	if _, rerr := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, checkpointBusy.Milliseconds())); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("store: RESTART checkpoint: %w", err)
+	}
+	return nil
 }
 
 // checkpoint runs one checkpoint and reports the WAL's frames and how many

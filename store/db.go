@@ -116,6 +116,7 @@ type DB struct {
 
 	checkpointDone chan struct{} // closed when the checkpointer has stopped
 	walBehind      atomic.Bool   // the checkpoint lags: bulk work pauses
+	ckpt           ckptState     // checkpoint.go
 	failed         atomic.Value  // error: a WAL sync failed, no write is safe any more
 	log            func(msg string, err error)
 	stats          stats // stats.go
