@@ -1,26 +1,34 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"tokenadmin"
+	"tokenadmin/legacy"
 	"tokenadmin/soap"
 	"tokenadmin/store"
+	"tokenadmin/wsdl"
 )
 
 // TestAuthorization drives every API of the real server (native SOAP,
 // the legacy WSO2 services, the OAuth endpoints) and the real CLI with
 // every operation, as every role, on tokens and apps of every kind of
 // owner, and checks the exact outcome: success and its effect, read back
-// from the database, or the exact fault.
+// from the database, or the exact fault. Every SOAP row runs in SOAP 1.1
+// and in SOAP 1.2 (soapVersion adapts the request and reads the fault in
+// that version's form), and a last check fails when an operation of
+// wsdl/tokenadmin.wsdl or of a legacy service's served WSDL (profile
+// is-5.3, the default, which serves every legacy operation) has no row.
 //
 // The cast: admin, audrey (auditor), bob (a user who owns no app), olga
 // (a user who owns the app "olga-app") and an unauthenticated caller.
@@ -39,7 +47,7 @@ import (
 func TestAuthorization(t *testing.T) {
 	t.Setenv("TOKENADMIN_ADMIN_PASSWORD", adminPassword)
 	ts := startTestServer(t, serveConfig{})
-	f := &authzFixture{t: t, ts: ts, secrets: map[string]string{}}
+	f := &authzFixture{t: t, ts: ts, secrets: map[string]string{}, called: map[string]bool{}}
 	createUser(t, ts.db, "audrey", tokenadmin.RoleAuditor, aliceHash())
 	createUser(t, ts.db, "bob", tokenadmin.RoleUser, bobHash())
 	createUser(t, ts.db, "olga", tokenadmin.RoleUser, aliceHash())
@@ -61,6 +69,15 @@ func TestAuthorization(t *testing.T) {
 		{role: "user", user: "bob", password: bobPassword},
 		{role: "owner", user: "olga", password: alicePassword},
 		{role: "anonymous"},
+	}
+	// run is one row: do's outcome must be want.
+	run := func(name, want string, do func() string) {
+		t.Run(name, func(t *testing.T) {
+			f.t = t
+			if got := do(); got != want {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
 	}
 
 	// Token operations: want[role] lists the outcomes for the targets
@@ -107,6 +124,11 @@ func TestAuthorization(t *testing.T) {
 			"admin": all("ok+"), "auditor": all("denied"),
 			"user":  {"ok+", "denied", "denied", "denied"},
 			"owner": {"ok+", "denied", "ok+", "denied"}}},
+		// An app owner may not name another user here, not even a
+		// holder of their own app's tokens: the operation lists that
+		// user's authorized apps first, which only admins may (as the
+		// native listAuthorizedApps). The native revokeTokens with
+		// user and clientId, or revokeAccessToken by value, do it.
 		{"legacy revokeTokensOfUserByApp", legacyRevokeOfUserByApp, map[string][4]string{
 			"admin": all("ok+"), "auditor": all("denied"),
 			"user":  {"ok+", "denied", "denied", "denied"},
@@ -123,68 +145,6 @@ func TestAuthorization(t *testing.T) {
 			"admin": all("ok+"), "auditor": all("ok+"), "user": all("denied"), "owner": all("denied")}},
 	}
 	targetNames := [4]string{"own token", "other user's token", "own app's token of another user", "other owner's app's token"}
-	for _, op := range tokenOps {
-		for _, a := range actors {
-			want := op.want[a.role]
-			if a.role == "anonymous" {
-				want = all("401")
-			}
-			for i, name := range targetNames {
-				t.Run(fmt.Sprintf("%s/%s/%s", op.name, a.role, name), func(t *testing.T) {
-					f.t = t
-					tk := f.token(a, i)
-					if got := op.do(f, a, tk); got != want[i] {
-						t.Errorf("got %s, want %s", got, want[i])
-					}
-				})
-			}
-		}
-	}
-
-	// The same outcomes when the caller authenticates with a WS-Security
-	// UsernameToken (#PasswordText) in the SOAP header instead of Basic.
-	for _, op := range tokenOps {
-		if !strings.HasPrefix(op.name, "native revokeToken") && !strings.HasPrefix(op.name, "native listActiveTokens") &&
-			op.name != "native getToken" && op.name != "native revokeTokens clientId" {
-			continue
-		}
-		for _, a := range actors[:len(actors)-1] { // the anonymous caller has no token to send
-			a.wss = true
-			want := op.want[a.role]
-			for i, name := range targetNames {
-				t.Run(fmt.Sprintf("%s/%s with UsernameToken/%s", op.name, a.role, name), func(t *testing.T) {
-					f.t = t
-					tk := f.token(a, i)
-					if got := op.do(f, a, tk); got != want[i] {
-						t.Errorf("got %s, want %s", got, want[i])
-					}
-				})
-			}
-		}
-	}
-
-	// The audit log: admins and auditors read it, with Basic or a
-	// UsernameToken; nobody else does. The server's bootstrap of the
-	// first admin is a record, so there is always an event to see.
-	for _, a := range actors {
-		want := map[string]string{"admin": "ok+", "auditor": "ok+", "user": "Forbidden", "owner": "Forbidden", "anonymous": "401"}[a.role]
-		for _, wss := range []bool{false, true} {
-			if wss && a.role == "anonymous" {
-				continue
-			}
-			a.wss = wss
-			name := "native listAuditEvents/" + a.role
-			if wss {
-				name += " with UsernameToken"
-			}
-			t.Run(name, func(t *testing.T) {
-				f.t = t
-				if got := nativeListAuditEvents(f, a); got != want {
-					t.Errorf("got %s, want %s", got, want)
-				}
-			})
-		}
-	}
 
 	// App operations: want[role] for the caller's own app and another
 	// owner's. Apps are registered fresh for each case.
@@ -205,10 +165,29 @@ func TestAuthorization(t *testing.T) {
 			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "NotFound"}, "owner": {"ok+", "NotFound"}}},
 		{"native registerApp", nativeRegisterApp, map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"Forbidden", "Forbidden"}, "user": {"ok+", "Forbidden"}, "owner": {"ok+", "Forbidden"}}},
+		// OAuthAdminService's application operations are Carbon's
+		// applicationmgt permission: admins; auditors those that read;
+		// users, app owners included, none (they use the native API).
 		{"legacy getOAuthApplicationData", legacyAppOp("getOAuthApplicationData"), map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy getOAuthApplicationDataByAppName", legacyAppOp("getOAuthApplicationDataByAppName"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		// WSO2's getOAuthConsumerAppsOfUser: the caller's own apps only,
+		// for admins too.
+		{"legacy getAllOAuthApplicationData (the caller's own)", legacyAppOp("getAllOAuthApplicationData"), map[string][2]string{
+			"admin": {"ok+", "ok-"}, "auditor": {"ok+", "ok-"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
 		{"legacy getOauthApplicationState", legacyAppOp("getOauthApplicationState"), map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy getAllowedGrantTypes (no app)", legacyAppOp("getAllowedGrantTypes"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy isPKCESupportEnabled (no app)", legacyAppOp("isPKCESupportEnabled"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"ok+", "ok+"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy registerOAuthApplicationData (for the app's owner)", legacyRegister("registerOAuthApplicationData"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy registerOAuthConsumer (for the caller)", legacyRegister("registerOAuthConsumer"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
+		{"legacy updateConsumerApplication", legacyAppOp("updateConsumerApplication"), map[string][2]string{
+			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
 		{"legacy updateConsumerAppState", legacyAppOp("updateConsumerAppState"), map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
 		{"legacy updateOauthSecretKey", legacyAppOp("updateOauthSecretKey"), map[string][2]string{
@@ -216,27 +195,140 @@ func TestAuthorization(t *testing.T) {
 		{"legacy removeOAuthApplicationData", legacyAppOp("removeOAuthApplicationData"), map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
 	}
-	for _, op := range appOps {
-		for _, a := range actors {
-			want := op.want[a.role]
-			if a.role == "anonymous" {
-				want = [2]string{"401", "401"}
-			}
-			for i, name := range []string{"own app", "other owner's app"} {
-				t.Run(fmt.Sprintf("%s/%s/%s", op.name, a.role, name), func(t *testing.T) {
-					f.t = t
-					owner := a.user
-					if i == 1 || owner == "" {
-						owner = "otto"
-					}
-					clientID := f.app(owner)
-					if got := op.do(f, a, clientID); got != want[i] {
-						t.Errorf("got %s, want %s", got, want[i])
-					}
-				})
+	appTargets := func(a actor, i int) string {
+		owner := a.user
+		if i == 1 || owner == "" {
+			owner = "otto"
+		}
+		return f.app(owner)
+	}
+
+	// The same outcomes with other credentials than Basic: a WS-Security
+	// UsernameToken (#PasswordText) in the SOAP header on the native API,
+	// and on the legacy services the session cookie of
+	// AuthenticationAdmin.login (the session carries its user's role).
+	credentials := []struct {
+		name string
+		ops  []string
+		use  func(f *authzFixture, a actor) actor
+	}{
+		{"with UsernameToken", []string{"native getToken", "native revokeToken by id", "native revokeToken by value",
+			"native listActiveTokens clientId", "native listActiveTokens clientId user", "native revokeTokens clientId"},
+			func(_ *authzFixture, a actor) actor { a.wss = true; return a }},
+		{"with a session cookie", []string{"legacy revokeAccessToken", "legacy revokeTokensOfUserByApp",
+			"legacy getAppsAuthorizedByUser (the caller's own)", "legacy validate",
+			"legacy getOAuthApplicationData", "legacy updateConsumerAppState"},
+			func(f *authzFixture, a actor) actor { a.session = f.session(a); return a }},
+	}
+
+	for _, v := range soapVersions {
+		for _, op := range tokenOps {
+			for _, a := range actors {
+				a.v = v
+				want := op.want[a.role]
+				if a.role == "anonymous" {
+					want = all("401")
+				}
+				for i, name := range targetNames {
+					run(fmt.Sprintf("%s/%s/%s/%s", v.name, op.name, a.role, name), want[i],
+						func() string { return op.do(f, a, f.token(a, i)) })
+				}
 			}
 		}
+		for _, op := range appOps {
+			for _, a := range actors {
+				a.v = v
+				want := op.want[a.role]
+				if a.role == "anonymous" {
+					want = [2]string{"401", "401"}
+				}
+				for i, name := range []string{"own app", "other owner's app"} {
+					run(fmt.Sprintf("%s/%s/%s/%s", v.name, op.name, a.role, name), want[i],
+						func() string { return op.do(f, a, appTargets(a, i)) })
+				}
+			}
+		}
+		for _, c := range credentials {
+			for _, a := range actors[:len(actors)-1] { // the anonymous caller has none
+				a.v = v
+				for _, op := range tokenOps {
+					if !slices.Contains(c.ops, op.name) {
+						continue
+					}
+					for i, name := range targetNames {
+						run(fmt.Sprintf("%s/%s/%s %s/%s", v.name, op.name, a.role, c.name, name), op.want[a.role][i],
+							func() string { return op.do(f, c.use(f, a), f.token(a, i)) })
+					}
+				}
+				for _, op := range appOps {
+					if !slices.Contains(c.ops, op.name) {
+						continue
+					}
+					for i, name := range []string{"own app", "other owner's app"} {
+						run(fmt.Sprintf("%s/%s/%s %s/%s", v.name, op.name, a.role, c.name, name), op.want[a.role][i],
+							func() string { return op.do(f, c.use(f, a), appTargets(a, i)) })
+					}
+				}
+			}
+		}
+
+		for _, a := range actors {
+			a.v = v
+			// The audit log: admins and auditors read it, with Basic or
+			// a UsernameToken; nobody else does. The server's bootstrap
+			// of the first admin is a record, so there is always an
+			// event to see.
+			want := map[string]string{"admin": "ok+", "auditor": "ok+", "user": "Forbidden", "owner": "Forbidden", "anonymous": "401"}[a.role]
+			run(fmt.Sprintf("%s/native listAuditEvents/%s", v.name, a.role), want, func() string { return nativeListAuditEvents(f, a) })
+			if a.role != "anonymous" {
+				a := a
+				a.wss = true
+				run(fmt.Sprintf("%s/native listAuditEvents/%s with UsernameToken", v.name, a.role), want,
+					func() string { return nativeListAuditEvents(f, a) })
+			}
+
+			// AuthenticationAdmin: every role logs in with its password
+			// ("ok+": true and a session cookie); a wrong password or none
+			// answers false without a session ("ok-"), not a fault; logout
+			// ends the session, whose cookie then gets the 401 challenge.
+			// What a session may do is the rows "with a session cookie".
+			want = "ok+"
+			if a.role == "anonymous" {
+				want = "ok-"
+			}
+			run(fmt.Sprintf("%s/legacy login/%s", v.name, a.role), want, func() string { out, _ := f.login(a); return out })
+			if a.role != "anonymous" {
+				wrong := a
+				wrong.password = "wrong-password"
+				run(fmt.Sprintf("%s/legacy login/%s with a wrong password", v.name, a.role), "ok-",
+					func() string { out, _ := f.login(wrong); return out })
+			}
+			run(fmt.Sprintf("%s/legacy logout/%s", v.name, a.role), "ok+", func() string { return legacyLogout(f, a) })
+		}
 	}
+
+	t.Run("every operation has rows", func(t *testing.T) {
+		if r := flag.Lookup("test.run"); r != nil && strings.Contains(r.Value.String(), "/") {
+			t.Skip("-run selects some rows only")
+		}
+		ops := map[string][]string{"TokenAdmin": wsdlOperations(t, wsdl.WSDL)}
+		for _, s := range []string{legacy.OAuthAdminService, legacy.AuthenticationAdmin,
+			legacy.OAuth2TokenValidationService, legacy.APIKeyMgtSubscriberService} {
+			ops[s] = wsdlOperations(t, httpGet(t, ts.URL()+"/services/"+s+"?wsdl"))
+		}
+		for _, v := range soapVersions {
+			for s, names := range ops {
+				if len(names) == 0 {
+					t.Errorf("%s: no operations in its WSDL", s)
+				}
+				for _, op := range names {
+					if !f.called[v.name+" "+s+"/"+op] {
+						t.Errorf("%s %s/%s has no rows", v.name, s, op)
+					}
+				}
+			}
+		}
+	})
 
 	// OAuth endpoints authenticate clients, not users: RFC 7009 §2.1, a
 	// client revokes only its own tokens (another's answers 200 and
@@ -310,6 +402,69 @@ type actor struct {
 	// (#PasswordText) in the SOAP header instead of HTTP Basic (native
 	// API only).
 	wss bool
+	// session is the value of a legacy session cookie
+	// (AuthenticationAdmin.login's), sent instead of HTTP Basic.
+	session string
+	// v is the SOAP version of the calls; SOAP 1.1 when nil.
+	v *soapVersion
+}
+
+func (a actor) version() *soapVersion {
+	if a.v == nil {
+		return soapVersions[0]
+	}
+	return a.v
+}
+
+// soapVersion adapts the rows to one SOAP version: how a request says
+// its version and action, and the form of the faults that come back.
+type soapVersion struct {
+	name string // in row names; also in called's keys
+	ns   string // the envelope's namespace
+	// mediaType is the request's; SOAP 1.2 adds the action to it (SOAP
+	// 1.2 part 2 §7.1.4, RFC 3902), SOAP 1.1 sends SOAPAction instead.
+	mediaType    string
+	actionHeader bool
+	// clientCode and clientStatus: a native fault for a bad or refused
+	// request is a Client fault with HTTP 500 in SOAP 1.1 (§6.2), a
+	// Sender fault with HTTP 400 in SOAP 1.2 (part 2 §7.5.2.2).
+	clientCode   string
+	clientStatus int
+	nativeCode   *regexp.Regexp // the native fault's code
+	// legacyFault reads a legacy (Axis2) fault's code, local part only,
+	// and its text. Axis2 answers every such fault with HTTP 500.
+	legacyFault *regexp.Regexp
+}
+
+var soapVersions = []*soapVersion{
+	{name: "SOAP 1.1", ns: "http://schemas.xmlsoap.org/soap/envelope/", mediaType: "text/xml; charset=utf-8", actionHeader: true,
+		clientCode: "soap:Client", clientStatus: http.StatusInternalServerError,
+		nativeCode:  regexp.MustCompile(`<faultcode>([^<]*)</faultcode>`),
+		legacyFault: regexp.MustCompile(`<faultcode>[^<]*:([^<:]*)</faultcode><faultstring>([^<]*)</faultstring>`)},
+	{name: "SOAP 1.2", ns: "http://www.w3.org/2003/05/soap-envelope", mediaType: "application/soap+xml; charset=utf-8",
+		clientCode: "env:Sender", clientStatus: http.StatusBadRequest,
+		nativeCode: regexp.MustCompile(`<env:Code><env:Value>([^<]*)</env:Value>`),
+		legacyFault: regexp.MustCompile(`<soapenv:Code><soapenv:Value>[^<]*:([^<:]*)</soapenv:Value></soapenv:Code>` +
+			`<soapenv:Reason><soapenv:Text xml:lang="en-US">([^<]*)</soapenv:Text>`)},
+}
+
+// soapPost posts a SOAP envelope to url in a's SOAP version with
+// a's credentials, and checks that an answer with a body is in that
+// version.
+func (f *authzFixture) soapPost(a actor, url, action, env string) (int, http.Header, string) {
+	f.t.Helper()
+	v := a.version()
+	ct, soapAction := v.mediaType, ""
+	if v.actionHeader {
+		soapAction = action
+	} else {
+		ct += `; action="` + action + `"`
+	}
+	status, h, body := f.post(a, url, ct, soapAction, env)
+	if got := h.Get("Content-Type"); body != "" && !strings.HasPrefix(got, strings.Split(v.mediaType, ";")[0]) {
+		f.t.Errorf("%s: %s request answered %s", action, v.name, got)
+	}
+	return status, h, body
 }
 
 // target is a token issued for one case.
@@ -322,6 +477,9 @@ type authzFixture struct {
 	ts      *testServer
 	secrets map[string]string // client secrets by client ID
 	apps    int               // apps registered by app()
+	// called records the operations rows called, by SOAP version,
+	// service and operation ("SOAP 1.1 TokenAdmin/getToken").
+	called map[string]bool
 }
 
 var appNames = map[string]string{"portal": "Portal", "olga-app": "Olga App", "otto-app": "Otto App"}
@@ -372,7 +530,9 @@ func effect(ok bool) string {
 	return "ok-"
 }
 
-func (f *authzFixture) post(a actor, url, contentType, action, body string) (int, string) {
+// post sends body to url with a's credentials: the session cookie if
+// a has one, else HTTP Basic unless a sends a UsernameToken.
+func (f *authzFixture) post(a actor, url, contentType, action, body string) (int, http.Header, string) {
 	f.t.Helper()
 	req, err := http.NewRequestWithContext(f.t.Context(), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
@@ -382,7 +542,10 @@ func (f *authzFixture) post(a actor, url, contentType, action, body string) (int
 	if action != "" {
 		req.Header.Set("SOAPAction", `"`+action+`"`)
 	}
-	if a.user != "" && !a.wss {
+	switch {
+	case a.session != "":
+		req.AddCookie(&http.Cookie{Name: legacy.SessionCookie, Value: a.session})
+	case a.user != "" && !a.wss:
 		req.SetBasicAuth(a.user, a.password)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -394,12 +557,11 @@ func (f *authzFixture) post(a actor, url, contentType, action, body string) (int
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 var (
 	nativeCode   = regexp.MustCompile(`<tns:code>([^<]*)</tns:code>`)
-	legacyFault  = regexp.MustCompile(`<faultcode>[^<]*:([^<:]*)</faultcode><faultstring>([^<]*)</faultstring>`)
 	xmlEscaper   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 	escapeXML    = xmlEscaper.Replace
 	nativeFields = func(kv ...string) string {
@@ -411,31 +573,37 @@ var (
 	}
 )
 
-// native calls a TokenAdmin operation over SOAP 1.1. It returns "" and
-// the body on success, or the outcome of a failure: "401" or the fault
-// code.
+// native calls a TokenAdmin operation in a's SOAP version. It returns
+// "" and the body on success, or the outcome of a failure: "401" or the
+// fault code, after checking that the fault is that version's client
+// fault.
 func (f *authzFixture) native(a actor, op string, kv ...string) (string, string) {
 	f.t.Helper()
+	v := a.version()
+	f.called[v.name+" TokenAdmin/"+op] = true
 	header := ""
 	if a.wss {
 		header = `<soap:Header><wsse:Security xmlns:wsse="` + soap.NSWSSE + `" soap:mustUnderstand="1"><wsse:UsernameToken>` +
 			`<wsse:Username>` + escapeXML(a.user) + `</wsse:Username><wsse:Password Type="` + soap.PasswordTextType + `">` +
 			escapeXML(a.password) + `</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>`
 	}
-	env := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="urn:tokenadmin:v1">` + header + `<soap:Body><t:` +
+	env := `<soap:Envelope xmlns:soap="` + v.ns + `" xmlns:t="urn:tokenadmin:v1">` + header + `<soap:Body><t:` +
 		op + `>` + nativeFields(kv...) + `</t:` + op + `></soap:Body></soap:Envelope>`
-	status, body := f.post(a, f.ts.endpoint(), "text/xml; charset=utf-8", "urn:tokenadmin:v1:"+op, env)
+	status, _, body := f.soapPost(a, f.ts.endpoint(), "urn:tokenadmin:v1:"+op, env)
 	switch {
 	case status == http.StatusUnauthorized:
 		return "401", body
 	case status == http.StatusOK:
 		return "", body
 	}
-	if m := nativeCode.FindStringSubmatch(body); m != nil {
-		return m[1], body
+	m := nativeCode.FindStringSubmatch(body)
+	if m == nil {
+		f.t.Fatalf("%s: HTTP %d without a fault code:\n%s", op, status, body)
 	}
-	f.t.Fatalf("%s: HTTP %d without a fault code:\n%s", op, status, body)
-	return "", ""
+	if c := v.nativeCode.FindStringSubmatch(body); c == nil || c[1] != v.clientCode || status != v.clientStatus {
+		f.t.Errorf("%s: %s fault with HTTP %d, want %s with HTTP %d:\n%s", op, v.name, status, v.clientCode, v.clientStatus, body)
+	}
+	return m[1], body
 }
 
 func nativeGetToken(f *authzFixture, a actor, tk target) string {
@@ -577,28 +745,45 @@ func nativeRegisterApp(f *authzFixture, a actor, clientID string) string {
 	return effect(err == nil && got.Owner == owner)
 }
 
-// legacy calls a WSO2 service operation over SOAP 1.1 with Axis2's
-// wrapper namespace. It returns "" and the body on success (HTTP 200 or
-// 202), "401", "denied" for the 50978 fault, or the fault string.
+// legacyNS is the namespace of a legacy service's wrapper elements:
+// Axis2's, except for AuthenticationAdmin's own.
+func legacyNS(service string) string {
+	if service == legacy.AuthenticationAdmin {
+		return "http://authentication.services.core.carbon.wso2.org"
+	}
+	return "http://org.apache.axis2/xsd"
+}
+
+// legacy calls a WSO2 service operation in a's SOAP version. It returns
+// "" and the body on success (HTTP 200 or 202), "401", "denied" for the
+// 50978 fault, or "fault " and the fault string.
 func (f *authzFixture) legacy(a actor, service, op, inner string) (string, string) {
+	out, _, body := f.legacyCall(a, service, op, inner)
+	return out, body
+}
+
+// legacyCall is legacy with the response's header.
+func (f *authzFixture) legacyCall(a actor, service, op, inner string) (string, http.Header, string) {
 	f.t.Helper()
-	env := `<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><ns1:` +
-		op + ` xmlns:ns1="http://org.apache.axis2/xsd">` + inner + `</ns1:` + op + `></soapenv:Body></soapenv:Envelope>`
-	status, body := f.post(a, f.ts.URL()+"/services/"+service, "text/xml; charset=UTF-8", "urn:"+op, env)
+	v := a.version()
+	f.called[v.name+" "+service+"/"+op] = true
+	env := `<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="` + v.ns + `"><soapenv:Body><ns1:` +
+		op + ` xmlns:ns1="` + legacyNS(service) + `">` + inner + `</ns1:` + op + `></soapenv:Body></soapenv:Envelope>`
+	status, h, body := f.soapPost(a, f.ts.URL()+"/services/"+service, "urn:"+op, env)
 	switch status {
 	case http.StatusUnauthorized:
-		return "401", body
+		return "401", h, body
 	case http.StatusOK, http.StatusAccepted:
-		return "", body
+		return "", h, body
 	}
-	m := legacyFault.FindStringSubmatch(body)
+	m := v.legacyFault.FindStringSubmatch(body)
 	switch {
-	case m == nil:
-		f.t.Fatalf("%s: HTTP %d without a fault:\n%s", op, status, body)
+	case m == nil || status != http.StatusInternalServerError:
+		f.t.Fatalf("%s: HTTP %d without a %s fault:\n%s", op, status, v.name, body)
 	case m[1] == "50978":
-		return "denied", body
+		return "denied", h, body
 	}
-	return "fault " + m[2], body
+	return "fault " + m[2], h, body
 }
 
 func legacyRevokeAccessToken(f *authzFixture, a actor, tk target) string {
@@ -666,50 +851,13 @@ func legacyValidate(op string) func(f *authzFixture, a actor, tk target) string 
 	}
 }
 
-// legacyAppOp calls an admin application operation of OAuthAdminService
-// on consumerKey clientID and checks its effect in the database.
-func legacyAppOp(op string) func(f *authzFixture, a actor, clientID string) string {
-	return func(f *authzFixture, a actor, clientID string) string {
-		ctx := f.t.Context()
-		inner := "<ns1:consumerKey>" + clientID + "</ns1:consumerKey>"
-		if op == "updateConsumerAppState" {
-			inner += "<ns1:newState>REVOKED</ns1:newState>"
-		}
-		before, err := f.ts.db.GetApp(ctx, clientID)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		tk := f.issue("carl", clientID)
-		out, body := f.legacy(a, "OAuthAdminService", op, inner)
-		after, err := f.ts.db.GetApp(ctx, clientID)
-		if out != "" {
-			if err != nil || !reflect.DeepEqual(after, before) || f.revoked(tk) {
-				f.t.Errorf("%s failed with %s but changed something: %+v, %v", op, out, after, err)
-			}
-			return out
-		}
-		switch op {
-		case "getOAuthApplicationData":
-			return effect(strings.Contains(body, ">"+clientID+"<"))
-		case "getOauthApplicationState":
-			return effect(strings.Contains(body, ">ACTIVE<"))
-		case "updateConsumerAppState":
-			return effect(err == nil && after.State == tokenadmin.AppDisabled && f.revoked(tk))
-		case "updateOauthSecretKey", "removeOAuthApplicationData":
-			return effect(f.revoked(tk))
-		}
-		f.t.Fatalf("no effect check for %s", op)
-		return ""
-	}
-}
-
 // oauth calls /oauth2/revoke or /oauth2/introspect with Basic
 // credentials user:password (client credentials are form-urlencoded
 // first, RFC 6749 §2.3.1).
 func (f *authzFixture) oauth(endpoint, user, password string, tk target) string {
 	f.t.Helper()
 	a := actor{user: url.QueryEscape(user), password: url.QueryEscape(password)}
-	status, body := f.post(a, f.ts.URL()+"/oauth2/"+endpoint, "application/x-www-form-urlencoded", "",
+	status, _, body := f.post(a, f.ts.URL()+"/oauth2/"+endpoint, "application/x-www-form-urlencoded", "",
 		url.Values{"token": {tk.value}}.Encode())
 	if status != http.StatusOK {
 		return fmt.Sprint(status)
