@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -46,22 +47,8 @@ import (
 // 50978 Access Denied fault), or an HTTP status ("401", "403").
 func TestAuthorization(t *testing.T) {
 	t.Setenv("TOKENADMIN_ADMIN_PASSWORD", adminPassword)
-	ts := startTestServer(t, serveConfig{})
-	f := &authzFixture{t: t, ts: ts, secrets: map[string]string{}, called: map[string]bool{}}
-	createUser(t, ts.db, "audrey", tokenadmin.RoleAuditor, aliceHash())
-	createUser(t, ts.db, "bob", tokenadmin.RoleUser, bobHash())
-	createUser(t, ts.db, "olga", tokenadmin.RoleUser, aliceHash())
-	for _, a := range []struct{ id, name, owner string }{
-		{"portal", "Portal", "ops"}, {"olga-app", "Olga App", "olga"}, {"otto-app", "Otto App", "otto"},
-	} {
-		app := tokenadmin.NewApp(a.name)
-		app.ClientID, app.Owner = a.id, a.owner
-		_, secret, err := ts.db.RegisterApp(t.Context(), app)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.secrets[a.id] = secret
-	}
+	f := newAuthzFixture(t, serveConfig{})
+	ts := f.ts
 
 	actors := []actor{
 		{role: "admin", user: "admin", password: adminPassword},
@@ -70,8 +57,8 @@ func TestAuthorization(t *testing.T) {
 		{role: "owner", user: "olga", password: alicePassword},
 		{role: "anonymous"},
 	}
-	// run is one row: do's outcome must be want.
-	run := func(name, want string, do func() string) {
+	// runOn is one row on f's server: do's outcome must be want.
+	runOn := func(f *authzFixture, name, want string, do func() string) {
 		t.Run(name, func(t *testing.T) {
 			f.t = t
 			if got := do(); got != want {
@@ -79,6 +66,7 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
+	run := func(name, want string, do func() string) { runOn(f, name, want, do) }
 
 	// Token operations: want[role] lists the outcomes for the targets
 	// own, another user's, own app's held by another, another owner's app.
@@ -120,10 +108,18 @@ func TestAuthorization(t *testing.T) {
 			"admin": all("ok+"), "auditor": all("ok+"),
 			"user":  {"ok+", "Forbidden", "Forbidden", "Forbidden"},
 			"owner": {"ok+", "Forbidden", "Forbidden", "Forbidden"}}},
-		{"legacy revokeAccessToken", legacyRevokeAccessToken, map[string][4]string{
+		{"legacy revokeAccessToken", legacyRevokeAccessToken(""), map[string][4]string{
 			"admin": all("ok+"), "auditor": all("denied"),
 			"user":  {"ok+", "denied", "denied", "denied"},
 			"owner": {"ok+", "denied", "ok+", "denied"}}},
+		// consumerKey naming olga's app instead of the token's: it only
+		// lets olga name another authorizedUser; the token is still
+		// revoked by the caller's rules, and one she may not revoke
+		// answers 202 all the same (no probing), unrevoked.
+		{"legacy revokeAccessToken consumerKey olga-app", legacyRevokeAccessToken("olga-app"), map[string][4]string{
+			"admin": all("ok+"), "auditor": all("denied"),
+			"user":  {"ok+", "denied", "denied", "denied"},
+			"owner": {"ok+", "ok-", "ok+", "ok-"}}},
 		// An app owner may not name another user here, not even a
 		// holder of their own app's tokens: the operation lists that
 		// user's authorized apps first, which only admins may (as the
@@ -195,7 +191,7 @@ func TestAuthorization(t *testing.T) {
 		{"legacy removeOAuthApplicationData", legacyAppOp("removeOAuthApplicationData"), map[string][2]string{
 			"admin": {"ok+", "ok+"}, "auditor": {"denied", "denied"}, "user": {"denied", "denied"}, "owner": {"denied", "denied"}}},
 	}
-	appTargets := func(a actor, i int) string {
+	appTargets := func(f *authzFixture, a actor, i int) string {
 		owner := a.user
 		if i == 1 || owner == "" {
 			owner = "otto"
@@ -221,7 +217,9 @@ func TestAuthorization(t *testing.T) {
 			func(f *authzFixture, a actor) actor { a.session = f.session(a); return a }},
 	}
 
-	for _, v := range soapVersions {
+	// rows runs, on f's server in SOAP version v, the rows of tokenOps
+	// and appOps that keep accepts, as every actor with HTTP Basic.
+	rows := func(f *authzFixture, prefix string, v *soapVersion, keep func(row string) bool) {
 		for _, op := range tokenOps {
 			for _, a := range actors {
 				a.v = v
@@ -230,8 +228,10 @@ func TestAuthorization(t *testing.T) {
 					want = all("401")
 				}
 				for i, name := range targetNames {
-					run(fmt.Sprintf("%s/%s/%s/%s", v.name, op.name, a.role, name), want[i],
-						func() string { return op.do(f, a, f.token(a, i)) })
+					if keep(op.name) {
+						runOn(f, fmt.Sprintf("%s/%s/%s/%s", prefix, op.name, a.role, name), want[i],
+							func() string { return op.do(f, a, f.token(a, i)) })
+					}
 				}
 			}
 		}
@@ -243,11 +243,17 @@ func TestAuthorization(t *testing.T) {
 					want = [2]string{"401", "401"}
 				}
 				for i, name := range []string{"own app", "other owner's app"} {
-					run(fmt.Sprintf("%s/%s/%s/%s", v.name, op.name, a.role, name), want[i],
-						func() string { return op.do(f, a, appTargets(a, i)) })
+					if keep(op.name) {
+						runOn(f, fmt.Sprintf("%s/%s/%s/%s", prefix, op.name, a.role, name), want[i],
+							func() string { return op.do(f, a, appTargets(f, a, i)) })
+					}
 				}
 			}
 		}
+	}
+
+	for _, v := range soapVersions {
+		rows(f, v.name, v, func(string) bool { return true })
 		for _, c := range credentials {
 			for _, a := range actors[:len(actors)-1] { // the anonymous caller has none
 				a.v = v
@@ -266,7 +272,7 @@ func TestAuthorization(t *testing.T) {
 					}
 					for i, name := range []string{"own app", "other owner's app"} {
 						run(fmt.Sprintf("%s/%s/%s %s/%s", v.name, op.name, a.role, c.name, name), op.want[a.role][i],
-							func() string { return op.do(f, c.use(f, a), appTargets(a, i)) })
+							func() string { return op.do(f, c.use(f, a), appTargets(f, a, i)) })
 					}
 				}
 			}
@@ -307,6 +313,19 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 
+	// is-5.0 (2014) serves fewer of OAuthAdminService's operations, and
+	// its void ones are robust in-only (HTTP 202 without a body; faults
+	// without a typed detail): the same rules on that wire. The other
+	// services are the same in every profile.
+	f50 := newAuthzFixture(t, serveConfig{LegacyProfile: string(legacy.IS50)})
+	served50 := wsdlOperations(t, httpGet(t, f50.ts.URL()+"/services/"+legacy.OAuthAdminService+"?wsdl"))
+	for _, v := range soapVersions {
+		rows(f50, "is-5.0/"+v.name, v, func(row string) bool {
+			op, ok := strings.CutPrefix(row, "legacy ")
+			return ok && slices.Contains(served50, strings.Fields(op)[0])
+		})
+	}
+
 	t.Run("every operation has rows", func(t *testing.T) {
 		if r := flag.Lookup("test.run"); r != nil && strings.Contains(r.Value.String(), "/") {
 			t.Skip("-run selects some rows only")
@@ -325,6 +344,11 @@ func TestAuthorization(t *testing.T) {
 					if !f.called[v.name+" "+s+"/"+op] {
 						t.Errorf("%s %s/%s has no rows", v.name, s, op)
 					}
+				}
+			}
+			for _, op := range served50 {
+				if !f50.called[v.name+" "+legacy.OAuthAdminService+"/"+op] {
+					t.Errorf("is-5.0 %s %s/%s has no rows", v.name, legacy.OAuthAdminService, op)
 				}
 			}
 		}
@@ -393,6 +417,30 @@ func TestAuthorization(t *testing.T) {
 			})
 		}
 	}
+}
+
+// newAuthzFixture starts the real server with c and creates the cast of
+// TestAuthorization: its users (the admin comes from
+// $TOKENADMIN_ADMIN_PASSWORD) and apps.
+func newAuthzFixture(t *testing.T, c serveConfig) *authzFixture {
+	t.Helper()
+	ts := startTestServer(t, c)
+	f := &authzFixture{t: t, ts: ts, secrets: map[string]string{}, called: map[string]bool{}}
+	createUser(t, ts.db, "audrey", tokenadmin.RoleAuditor, aliceHash())
+	createUser(t, ts.db, "bob", tokenadmin.RoleUser, bobHash())
+	createUser(t, ts.db, "olga", tokenadmin.RoleUser, aliceHash())
+	for _, a := range []struct{ id, name, owner string }{
+		{"portal", "Portal", "ops"}, {"olga-app", "Olga App", "olga"}, {"otto-app", "Otto App", "otto"},
+	} {
+		app := tokenadmin.NewApp(a.name)
+		app.ClientID, app.Owner = a.id, a.owner
+		_, secret, err := ts.db.RegisterApp(t.Context(), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets[a.id] = secret
+	}
+	return f
 }
 
 // actor is who calls: a role and credentials (none for anonymous).
@@ -786,13 +834,18 @@ func (f *authzFixture) legacyCall(a actor, service, op, inner string) (string, h
 	return "fault " + m[2], h, body
 }
 
-func legacyRevokeAccessToken(f *authzFixture, a actor, tk target) string {
-	out, _ := f.legacy(a, "APIKeyMgtSubscriberService", "revokeAccessToken",
-		"<ns1:key>"+tk.value+"</ns1:key><ns1:consumerKey>"+tk.clientID+"</ns1:consumerKey><ns1:authorizedUser>"+tk.user+"</ns1:authorizedUser>")
-	if out != "" {
-		return out
+// legacyRevokeAccessToken revokes tk by value, naming its holder as
+// authorizedUser and consumerKey as consumerKey (tk's app when "").
+func legacyRevokeAccessToken(consumerKey string) func(f *authzFixture, a actor, tk target) string {
+	return func(f *authzFixture, a actor, tk target) string {
+		key := cmp.Or(consumerKey, tk.clientID)
+		out, _ := f.legacy(a, "APIKeyMgtSubscriberService", "revokeAccessToken",
+			"<ns1:key>"+tk.value+"</ns1:key><ns1:consumerKey>"+key+"</ns1:consumerKey><ns1:authorizedUser>"+tk.user+"</ns1:authorizedUser>")
+		if out != "" {
+			return out
+		}
+		return effect(f.revoked(tk))
 	}
-	return effect(f.revoked(tk))
 }
 
 func legacyRevokeOfUserByApp(f *authzFixture, a actor, tk target) string {
