@@ -30,6 +30,10 @@ import (
 // that version's form), and a last check fails when an operation of
 // wsdl/tokenadmin.wsdl or of a legacy service's served WSDL (profile
 // is-5.3, the default, which serves every legacy operation) has no row.
+// The legacy OAuthAdminService rows run on an is-5.0 server too, whose
+// void operations answer HTTP 202. Legacy rows also run with the session
+// cookie of AuthenticationAdmin.login instead of Basic, and native ones
+// with a WS-Security UsernameToken.
 //
 // The cast: admin, audrey (auditor), bob (a user who owns no app), olga
 // (a user who owns the app "olga-app") and an unauthenticated caller.
@@ -286,8 +290,7 @@ func TestAuthorization(t *testing.T) {
 			// event to see.
 			want := map[string]string{"admin": "ok+", "auditor": "ok+", "user": "Forbidden", "owner": "Forbidden", "anonymous": "401"}[a.role]
 			run(fmt.Sprintf("%s/native listAuditEvents/%s", v.name, a.role), want, func() string { return nativeListAuditEvents(f, a) })
-			if a.role != "anonymous" {
-				a := a
+			if a := a; a.role != "anonymous" {
 				a.wss = true
 				run(fmt.Sprintf("%s/native listAuditEvents/%s with UsernameToken", v.name, a.role), want,
 					func() string { return nativeListAuditEvents(f, a) })
