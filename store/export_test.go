@@ -15,6 +15,7 @@ const (
 	LookupTokenByExtSQL   = lookupTokenByExtHashSQL
 	RevokeFamilySQL       = revokeFamilySQL
 	RevokeOneSQL          = revokeOneSQL
+	RevokeStateSQL        = revokeStateSQL
 	AuthorizedAppsSQL     = authorizedAppsSQL
 	NextTokenIDSQL        = nextTokenIDSQL
 	SweepSQL              = sweepSQL
