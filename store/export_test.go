@@ -15,7 +15,6 @@ const (
 	LookupTokenByExtSQL   = lookupTokenByExtHashSQL
 	RevokeFamilySQL       = revokeFamilySQL
 	RevokeOneSQL          = revokeOneSQL
-	RevokeStateSQL        = revokeStateSQL
 	AuthorizedAppsSQL     = authorizedAppsSQL
 	NextTokenIDSQL        = nextTokenIDSQL
 	SweepSQL              = sweepSQL

@@ -818,7 +818,6 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "LookupToken by WSO2 hash", query: store.LookupTokenByExtSQL, args: []any{"x"}, index: "tokens_ext_hash"},
 		plan{name: "RevokeToken family", query: store.RevokeFamilySQL, args: []any{1, "a", "r", 1, 1}, index: "tokens_unswept_family"},
 		plan{name: "RevokeToken one", query: store.RevokeOneSQL, args: []any{1, "a", "r", 1, 1}},
-		plan{name: "RevokeToken state", query: store.RevokeStateSQL, args: []any{1}},
 		plan{name: "GetToken", query: store.GetTokenSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
 		plan{name: "ListAuthorizedApps", query: store.AuthorizedAppsSQL, args: []any{"alice", 1}, index: "tokens_live_user", sortedOK: true},
 		plan{name: "IssueTokens next id", query: store.NextTokenIDSQL},

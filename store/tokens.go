@@ -44,11 +44,7 @@ const (
 	revokeLookupByIDSQL   = revokeLookup + `t.token_id = ?`
 	revokeLookupByHashSQL = revokeLookup + `t.hash = ?`
 	revokeLookupByExtSQL  = revokeLookup + `t.ext_hash = ?`
-	// RevokeToken re-reads by rowid, in the writer, what may have changed
-	// since its lookup on the read pool.
-	revokeStateSQL = `SELECT t.expires_at, t.revoked_at, t.family_id <= a.revoked_below
-		FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.id = ?`
-	revokeOneSQL = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
 		WHERE id = ? AND ` + live + ` AND expires_at > ?`
 	revokeFamilySQL = `UPDATE tokens INDEXED BY tokens_unswept_family SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
 		WHERE family_id = ? AND expired = 0 AND revoked_at IS NULL AND expires_at > ?`
@@ -242,41 +238,28 @@ func (db *DB) readToken(ctx context.Context, query string, key any) (*tokenadmin
 	return t, nil
 }
 
-// RevokeToken implements tokenadmin.TokenStore. The token is found on the
-// read pool, outside the write lock: what identifies it (its id, type,
-// owner, app and grant) never changes, and the lookup by token_id or hash
-// is a random walk down a large index, the costliest part of a
-// revocation. The writer then only re-reads the token's state by rowid
-// (a page the UPDATE touches anyway) and revokes, so whether the token is
-// still revocable is decided inside the transaction as before.
+// RevokeToken implements tokenadmin.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tokenadmin.RevokeResult, error) {
 	query, key := revokeLookupByIDSQL, any(r.TokenID)
 	if r.TokenID == "" {
 		query, key = revokeLookupByHashSQL, db.hashValue(r.Value)
 	}
-	var (
-		id, family, expires int64
-		tokenID, typ, user  string
-		clientID            string
-		revokedAt           sql.NullInt64
-		killed              bool
-	)
-	err := db.read.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
-	if errors.Is(err, sql.ErrNoRows) && r.TokenID == "" {
-		err = db.read.QueryRowContext(ctx, revokeLookupByExtSQL, extHash(r.Value)).
-			Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
-	}
-	if errors.Is(err, sql.ErrNoRows) || (err == nil &&
-		((r.Owner != "" && user != r.Owner) || (r.ClientID != "" && clientID != r.ClientID))) {
-		return nil, tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
-	}
-	if err != nil {
-		return nil, db.countErr(ErrRead, fmt.Errorf("store: revoke: %w", err))
-	}
 	res := new(tokenadmin.RevokeResult)
-	err = db.audited(ctx, func(ctx context.Context, c conn) error {
-		err := c.QueryRowContext(ctx, revokeStateSQL, id).Scan(&expires, &revokedAt, &killed)
-		if errors.Is(err, sql.ErrNoRows) { // purged since the lookup
+	err := db.audited(ctx, func(ctx context.Context, c conn) error {
+		var (
+			id, family, expires int64
+			tokenID, typ, user  string
+			clientID            string
+			revokedAt           sql.NullInt64
+			killed              bool
+		)
+		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
+		if errors.Is(err, sql.ErrNoRows) && r.TokenID == "" {
+			err = c.QueryRowContext(ctx, revokeLookupByExtSQL, extHash(r.Value)).
+				Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
+		}
+		if errors.Is(err, sql.ErrNoRows) || (err == nil &&
+			((r.Owner != "" && user != r.Owner) || (r.ClientID != "" && clientID != r.ClientID))) {
 			return tokenadmin.Errorf(tokenadmin.CodeTokenNotFound, "token not found")
 		}
 		if err != nil {
