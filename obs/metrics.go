@@ -112,6 +112,18 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 
 	operations, outcomes labelSet
+
+	// children caches each (api, operation, outcome)'s counter and
+	// histogram: WithLabelValues hashes and looks up every label on every
+	// call. The labels are bounded (labelSet), so is the cache.
+	children sync.Map // requestLabels → *requestChildren
+}
+
+type requestLabels struct{ api, operation, outcome string }
+
+type requestChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers the metrics, the Go and process collectors, and
@@ -196,8 +208,17 @@ func (m *Metrics) Revoked(ctx context.Context, reason string, n int) {
 func (m *Metrics) observe(api, operation, outcome string, status int, d time.Duration) {
 	operation = m.operations.bound(operation)
 	outcome = m.outcomes.bound(outcome)
-	m.requests.WithLabelValues(api, operation, outcome).Inc()
-	m.duration.WithLabelValues(api, operation).Observe(d.Seconds())
+	key := requestLabels{api, operation, outcome}
+	c, ok := m.children.Load(key)
+	if !ok {
+		c, _ = m.children.LoadOrStore(key, &requestChildren{
+			requests: m.requests.WithLabelValues(api, operation, outcome),
+			duration: m.duration.WithLabelValues(api, operation),
+		})
+	}
+	rc := c.(*requestChildren)
+	rc.requests.Inc()
+	rc.duration.Observe(d.Seconds())
 	if isAuthFailure(api, outcome, status) {
 		m.authFailures.WithLabelValues(api).Inc()
 	}

@@ -497,14 +497,24 @@ func (x *exchange) fail(f *fault) {
 	x.send(f.httpStatus(x.v), out.Bytes())
 }
 
+// Header values send sets, shared by every response. net/http never
+// modifies a header's value slice, and Header.Add appends to a full one,
+// which copies it.
+var (
+	contentTypeValues = [...][]string{SOAP11: {contentType11}, SOAP12: {contentType12}}
+	noStoreValue      = []string{"no-store"}
+	noCacheValue      = []string{"no-cache"}
+)
+
 func (x *exchange) send(status int, body []byte) {
 	h := x.w.Header()
-	h.Set("Content-Type", x.v.vocab().contentType)
+	// The fixed values are shared slices: Set would allocate one each.
+	h["Content-Type"] = contentTypeValues[x.v]
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	// Responses carry tokens' metadata and, for registerApp and
 	// regenerateSecret, client secrets: no cache may keep them.
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = noStoreValue
+	h["Pragma"] = noCacheValue
 	x.done = true
 	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead {

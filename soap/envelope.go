@@ -81,7 +81,18 @@ func (v Version) vocab() *vocab { return &vocabs[v] }
 // false for any other media type (HTTP 415). A charset other than UTF-8 is
 // an InvalidRequest error in the version found.
 func requestVersion(contentType, soapAction string) (v Version, action string, ok bool, err error) {
-	mt, params, perr := mime.ParseMediaType(contentType)
+	var (
+		mt     string
+		params map[string]string
+		perr   error
+	)
+	if contentType == contentType11 {
+		// What nearly every SOAP 1.1 client sends, and what the parse
+		// below makes of it, without the map it allocates.
+		mt = "text/xml"
+	} else {
+		mt, params, perr = mime.ParseMediaType(contentType)
+	}
 	if errors.Is(perr, mime.ErrInvalidMediaParameter) {
 		// Clients often send action=urn:x:y unquoted, which RFC 2045 does
 		// not allow (':' needs quoting); read the parameters leniently.

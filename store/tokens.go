@@ -67,34 +67,58 @@ type rowScanner interface{ Scan(dest ...any) error }
 // scanToken reads tokenColumns into a Token, whose State it judges at now,
 // and returns its internal id.
 func scanToken(r rowScanner, now time.Time) (int64, *tokenadmin.Token, error) {
-	var (
-		id                int64
-		t                 tokenadmin.Token
-		typ, scope        string
-		issued, expires   int64
-		revokedAt         sql.NullInt64
-		revokedBy, reason sql.NullString
-		killed            bool   // by the app's watermark
-		appReason         string // why the app killed it
-	)
-	if err := r.Scan(&id, &t.ID, &typ, &t.ClientID, &t.AppName, &t.User, &scope,
-		&t.GrantType, &issued, &expires, &revokedAt, &revokedBy, &reason, &killed, &appReason); err != nil {
+	t := new(tokenadmin.Token)
+	id, err := newTokenScanner().scan(r, t, now)
+	if err != nil {
 		return 0, nil, err
 	}
-	t.Type = tokenadmin.TokenType(typ)
-	t.Scopes = strings.Fields(scope)
-	t.IssuedAt, t.ExpiresAt = fromMS(issued), fromMS(expires)
-	if revokedAt.Valid {
-		t.RevokedAt = fromMS(revokedAt.Int64)
+	return id, t, nil
+}
+
+// tokenScanner holds the Scan destinations of tokenColumns. A listing
+// makes one for all its rows: passing pointers to locals to Scan would
+// move every one of them to the heap, row after row.
+type tokenScanner struct {
+	id                int64
+	t                 tokenadmin.Token
+	typ, scope        string
+	issued, expires   int64
+	revokedAt         sql.NullInt64
+	revokedBy, reason sql.NullString
+	killed            bool   // by the app's watermark
+	appReason         string // why the app killed it
+	dest              [15]any
+}
+
+func newTokenScanner() *tokenScanner {
+	s := new(tokenScanner)
+	s.dest = [...]any{&s.id, &s.t.ID, &s.typ, &s.t.ClientID, &s.t.AppName, &s.t.User, &s.scope,
+		&s.t.GrantType, &s.issued, &s.expires, &s.revokedAt, &s.revokedBy, &s.reason, &s.killed, &s.appReason}
+	return s
+}
+
+// scan reads one row into t, judging its State at now, and returns the
+// token's internal id.
+func (s *tokenScanner) scan(r rowScanner, t *tokenadmin.Token, now time.Time) (int64, error) {
+	if err := r.Scan(s.dest[:]...); err != nil {
+		return 0, err
 	}
-	t.RevokedBy, t.RevokeReason = revokedBy.String, reason.String
+	*t = tokenadmin.Token{
+		ID: s.t.ID, Type: tokenadmin.TokenType(s.typ), ClientID: s.t.ClientID, AppName: s.t.AppName,
+		User: s.t.User, Scopes: strings.Fields(s.scope), GrantType: s.t.GrantType,
+		IssuedAt: fromMS(s.issued), ExpiresAt: fromMS(s.expires),
+		RevokedBy: s.revokedBy.String, RevokeReason: s.reason.String,
+	}
+	if s.revokedAt.Valid {
+		t.RevokedAt = fromMS(s.revokedAt.Int64)
+	}
 	t.State = t.StateAt(now)
-	if killed && t.State == tokenadmin.StateActive {
+	if s.killed && t.State == tokenadmin.StateActive {
 		// Revoked by an app change whose chunked revocation has not
 		// reached this token yet.
-		t.State, t.RevokeReason = tokenadmin.StateRevoked, appReason
+		t.State, t.RevokeReason = tokenadmin.StateRevoked, s.appReason
 	}
-	return id, &t, nil
+	return s.id, nil
 }
 
 // ListActiveTokens implements tokenadmin.TokenStore. The query walks a
@@ -117,13 +141,22 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 	}
 	defer rows.Close()
 	page := &tokenadmin.TokenPage{Tokens: make([]*tokenadmin.Token, 0, min(f.PageSize, 64))}
-	var lastID int64
+	var (
+		lastID int64
+		sc     = newTokenScanner()
+		block  []tokenadmin.Token // the page's tokens, allocated in blocks
+	)
 	for rows.Next() {
 		if len(page.Tokens) == f.PageSize {
 			page.NextPageToken = db.encodePageToken(lastID, f)
 			break
 		}
-		id, t, err := scanToken(rows, now)
+		if len(block) == 0 {
+			block = make([]tokenadmin.Token, min(f.PageSize-len(page.Tokens), 64))
+		}
+		t := &block[0]
+		block = block[1:]
+		id, err := sc.scan(rows, t, now)
 		if err != nil {
 			return nil, fmt.Errorf("store: list tokens: %w", err)
 		}
@@ -140,33 +173,53 @@ func (db *DB) ListActiveTokens(ctx context.Context, f tokenadmin.TokenFilter) (*
 // the index it walks. The index is named so that the planner never falls
 // back to a scan that steps over dead tokens.
 func listQuery(f tokenadmin.TokenFilter, now, after int64, limit int) (query string, args []any, index string) {
-	var q strings.Builder
-	args = []any{now, after}
-	switch {
-	case f.User != "":
-		index = `tokens_live_user`
-	case f.ClientID != "":
-		index = `tokens_live_app`
-	default:
-		index = `tokens_live`
-	}
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens t INDEXED BY ` + index + ` JOIN apps a ON a.id = t.app_id
-		WHERE t.` + live + ` AND t.expires_at > ? AND t.id > ? AND ` + appAlive)
+	shape := 0
+	args = make([]any, 2, 6)
+	args[0], args[1] = now, after
 	if f.User != "" {
-		q.WriteString(` AND t.user_name = ?`)
+		shape |= 1
 		args = append(args, f.User)
 	}
 	if f.ClientID != "" {
-		q.WriteString(` AND t.app_id = (SELECT id FROM apps WHERE client_id = ?)`)
+		shape |= 2
 		args = append(args, f.ClientID)
 	}
 	if f.Type != "" {
-		q.WriteString(` AND t.type = ?`)
+		shape |= 4
 		args = append(args, string(f.Type))
 	}
-	q.WriteString(` ORDER BY t.id LIMIT ?`)
-	return q.String(), append(args, limit), index
+	q := listQueries[shape]
+	return q.query, append(args, limit), q.index
 }
+
+// listQueries are listQuery's statements by filter shape (1: user, 2:
+// client, 4: type), built once: a listing is the hottest read.
+var listQueries = func() (qs [8]struct{ query, index string }) {
+	for shape := range qs {
+		var q strings.Builder
+		index := `tokens_live`
+		switch {
+		case shape&1 != 0:
+			index = `tokens_live_user`
+		case shape&2 != 0:
+			index = `tokens_live_app`
+		}
+		q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens t INDEXED BY ` + index + ` JOIN apps a ON a.id = t.app_id
+		WHERE t.` + live + ` AND t.expires_at > ? AND t.id > ? AND ` + appAlive)
+		if shape&1 != 0 {
+			q.WriteString(` AND t.user_name = ?`)
+		}
+		if shape&2 != 0 {
+			q.WriteString(` AND t.app_id = (SELECT id FROM apps WHERE client_id = ?)`)
+		}
+		if shape&4 != 0 {
+			q.WriteString(` AND t.type = ?`)
+		}
+		q.WriteString(` ORDER BY t.id LIMIT ?`)
+		qs[shape].query, qs[shape].index = q.String(), index
+	}
+	return qs
+}()
 
 // GetToken implements tokenadmin.TokenStore.
 func (db *DB) GetToken(ctx context.Context, tokenID string) (*tokenadmin.Token, error) {

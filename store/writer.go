@@ -222,7 +222,7 @@ func (db *DB) syncWAL() error {
 		}
 		db.wal = f
 	}
-	if err := db.wal.Sync(); err != nil {
+	if err := datasync(db.wal); err != nil {
 		return fmt.Errorf("store: sync: %w", err)
 	}
 	return nil

@@ -5,20 +5,25 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 // loadResult is what one load run measured.
 type loadResult struct {
-	Operation  string        `json:"operation"`
-	Layer      string        `json:"layer"` // "soap", "oauth" or "store"
-	Requests   int           `json:"requests"`
-	Errors     int           `json:"errors"`
-	Elapsed    time.Duration `json:"elapsed_ns"`
-	PerSecond  float64       `json:"req_per_s"`
-	P50        time.Duration `json:"p50_ns"`
-	P90        time.Duration `json:"p90_ns"`
-	P99        time.Duration `json:"p99_ns"`
+	Operation string        `json:"operation"`
+	Layer     string        `json:"layer"` // "soap", "oauth" or "store"
+	Requests  int           `json:"requests"`
+	Errors    int           `json:"errors"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	PerSecond float64       `json:"req_per_s"`
+	P50       time.Duration `json:"p50_ns"`
+	P90       time.Duration `json:"p90_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	// CPUPerOp is the CPU time (user and system, every thread) this whole
+	// process spent per request: server and load generator together when
+	// in-process. It is what a busy machine distorts least.
+	CPUPerOp   time.Duration `json:"cpu_per_op_ns"`
 	FirstError string        `json:"first_error,omitempty"`
 }
 
@@ -31,7 +36,7 @@ func runLoad(ctx context.Context, concurrency, requests int, d time.Duration, do
 	var next, errs atomic.Int64
 	var firstErr atomic.Pointer[string]
 	var deadline time.Time
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	if d > 0 {
 		deadline = start.Add(d)
 	}
@@ -56,7 +61,7 @@ func runLoad(ctx context.Context, concurrency, requests int, d time.Duration, do
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	// Every index below next was called (each goroutine checks the
 	// bounds before taking one), up to requests.
 	lat = lat[:min(int(next.Load()), requests)]
@@ -68,6 +73,17 @@ func runLoad(ctx context.Context, concurrency, requests int, d time.Duration, do
 	if len(lat) > 0 {
 		r.PerSecond = float64(len(lat)) / elapsed.Seconds()
 		r.P50, r.P90, r.P99 = lat[len(lat)/2], lat[len(lat)*90/100], lat[len(lat)*99/100]
+		r.CPUPerOp = cpu / time.Duration(len(lat))
 	}
 	return r
+}
+
+// processCPU is the user and system CPU time this process has used; 0
+// where getrusage is unavailable.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
