@@ -215,10 +215,16 @@ func badValue(src string, f *flag.Flag, value string, err error) error {
 // are positive and the legacy profile exists. TLS files are checked when
 // the server starts.
 func checkServeFlags(fs *flag.FlagSet, set *settings) error {
-	for _, name := range []string{"access-ttl", "refresh-ttl", "read-header-timeout", "read-timeout", "write-timeout", "idle-timeout"} {
+	for _, name := range []string{"access-ttl", "refresh-ttl", "read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "purge-revoked-after", "purge-expired-after"} {
 		if d := fs.Lookup(name).Value.(flag.Getter).Get().(time.Duration); d <= 0 {
 			return usagef("--%s must be positive, not %v%s", name, d, set.from(name))
 		}
+	}
+	if d := fs.Lookup("janitor-interval").Value.(flag.Getter).Get().(time.Duration); d < 0 {
+		return usagef("--janitor-interval must not be negative, not %v%s", d, set.from("janitor-interval"))
+	}
+	if _, err := parseLogLevel(fs.Lookup("log-level").Value.String()); err != nil {
+		return usagef("--log-level: %v%s", err, set.from("log-level"))
 	}
 	if _, err := legacy.ParseProfile(fs.Lookup("legacy-profile").Value.String()); err != nil {
 		return usagef("--legacy-profile: %v%s", err, set.from("legacy-profile"))

@@ -175,6 +175,9 @@ func TestConfigFileErrors(t *testing.T) {
 		{name: "dashes before the key", content: "--addr = 127.0.0.1:1\n", want: `line 1: unknown key "--addr"`},
 		{name: "not positive", content: "write-timeout = 0s\n", want: "--write-timeout must be positive, not 0s (from config file"},
 		{name: "unknown legacy profile", content: "legacy-profile = is-9\n", want: "--legacy-profile: "},
+		{name: "retention not positive", content: "purge-expired-after = 0s\n", want: "--purge-expired-after must be positive, not 0s (from config file"},
+		{name: "negative janitor interval", content: "janitor-interval = -1m\n", want: "--janitor-interval must not be negative, not -1m0s (from config file"},
+		{name: "unknown log level", content: "log-level = loud\n", want: "--log-level: unknown level \"loud\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a usage error", func(t *testing.T) {

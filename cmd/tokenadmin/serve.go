@@ -92,16 +92,10 @@ func init() {
 				if err != nil {
 					return err
 				}
-				if c.Janitor.RevokedRetention <= 0 || c.Janitor.ExpiredRetention <= 0 || c.Janitor.Interval < 0 {
-					return usagef("--purge-revoked-after and --purge-expired-after must be positive, --janitor-interval not negative")
-				}
 				if err := checkServeFlags(fs, set); err != nil {
 					return err
 				}
-				lvl, err := parseLogLevel(*logLevel)
-				if err != nil {
-					return usagef("--log-level: %v", err)
-				}
+				lvl, _ := parseLogLevel(*logLevel) // checked by checkServeFlags
 				c.DB, c.LogLevel = *db, lvl
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
 				if err != nil {
