@@ -227,8 +227,12 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if c.AddrThrottle != nil {
 		authn.AddrThrottle = c.AddrThrottle
 	}
-	h := soap.NewTokenAdminHandler(&tokenadmin.Service{Tokens: db, Apps: db, Audit: db}, authn)
-	h.Apps = &tokenadmin.AppService{Apps: db, Audit: db}
+	// One service of each kind for every surface, so that the native and
+	// the legacy API apply the same rules and audit alike.
+	svc := &tokenadmin.Service{Tokens: db, Apps: db, Audit: db}
+	apps := &tokenadmin.AppService{Apps: db, Audit: db}
+	h := soap.NewTokenAdminHandler(svc, authn)
+	h.Apps = apps
 	h.Audit = &tokenadmin.AuditService{Log: db}
 	// WS-Security UsernameToken on both SOAP surfaces, one nonce cache, so
 	// that a token seen by one cannot be replayed on the other.
@@ -244,13 +248,13 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	if c.LegacyProfile == "" {
 		c.LegacyProfile = string(legacy.DefaultProfile)
 	}
-	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), &tokenadmin.Service{Tokens: db, Apps: db, Audit: db}, db, authn, &legacy.Sessions{Users: db})
+	lh, err := legacy.NewHandler(legacy.Profile(c.LegacyProfile), svc, db, authn, &legacy.Sessions{Users: db})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	lh.Logger, lh.TrustForwardedHeaders, lh.MaxBodyBytes = log, c.TrustForwarded, c.MaxBodyBytes
-	lh.AppAdmin = &tokenadmin.AppService{Apps: db, Audit: db}
+	lh.AppAdmin = apps
 	lh.WSSecurity = wss
 	lh.Register(mux)
 	policy := c.Policy
