@@ -249,16 +249,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, password string)
 }
 
 // limiter is the Limiter of user logins, made of the Authenticator's
-// fields.
+// fields; logins verified elsewhere use it through LoginAllowed and
+// LoginChecked.
 func (a *Authenticator) limiter() *Limiter {
-	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, Now: a.Now, Logger: a.Logger, Audit: a.Audit}
-}
-
-// UserLimiter returns the Limiter that Authenticate uses, for user logins
-// that verify credentials some other way (a WS-Security password digest)
-// and must count towards the same locks. Its Now, Logger and Audit are
-// the Authenticator's, whenever these are set.
-func (a *Authenticator) UserLimiter() *Limiter {
 	return &Limiter{Kind: "user", Names: a.UserThrottle, Addrs: a.AddrThrottle, of: a}
 }
 

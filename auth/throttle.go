@@ -301,7 +301,7 @@ type Limiter struct {
 	Audit Auditor
 
 	// of is the Authenticator whose Now, Logger and Audit stand in for
-	// unset fields (ClientLimiter).
+	// unset fields (its own limiter, ClientLimiter).
 	of *Authenticator
 }
 

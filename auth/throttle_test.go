@@ -278,8 +278,8 @@ func TestLockedUserRefusesRightPassword(t *testing.T) {
 	if n := th.verified() - before; n != 0 {
 		t.Errorf("%d verifications while locked; want 0", n)
 	}
-	if th.UserLimiter().Allowed(ctx, "alice") {
-		t.Error("UserLimiter allows alice while Authenticate refuses her")
+	if th.LoginAllowed(ctx, "alice") {
+		t.Error("LoginAllowed allows alice while Authenticate refuses her")
 	}
 	if c, err := th.Authenticate(ctx, "bob", "bob-pw"); err != nil || c.Name != "bob" {
 		t.Errorf("bob while alice is locked: %+v, %v", c, err)
