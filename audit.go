@@ -195,7 +195,7 @@ func (s *AuditService) ListAuditEvents(ctx context.Context, c Caller, f AuditFil
 	if err := authenticated(c); err != nil {
 		return nil, err
 	}
-	if c.Role != RoleAdmin && c.Role != RoleAuditor {
+	if !readsAll(c) {
 		return nil, Errorf(CodeForbidden, "only admins and auditors may read the audit log")
 	}
 	switch {

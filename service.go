@@ -81,11 +81,8 @@ func (s *Service) ListActiveTokens(ctx context.Context, c Caller, f TokenFilter)
 func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_ *RevokeResult, err error) {
 	ctx = StartAudit(ctx, s.Audit, c, AuditTokenRevoke, r.TokenID, r.Reason)
 	defer func() { EndAudit(ctx, s.Audit, 0, err) }()
-	if err := authenticated(c); err != nil {
+	if err := mayChange(c); err != nil {
 		return nil, err
-	}
-	if c.Role == RoleAuditor {
-		return nil, errReadOnly
 	}
 	if (r.TokenID == "") == (r.Value == "") {
 		return nil, Errorf(CodeInvalid, "exactly one of tokenId and token is required")
@@ -132,11 +129,8 @@ func (s *Service) RevokeToken(ctx context.Context, c Caller, r RevokeRequest) (_
 func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n int, err error) {
 	ctx = StartAudit(ctx, s.Audit, c, AuditTokensRevoke, bulkTarget(r), r.Reason)
 	defer func() { EndAudit(ctx, s.Audit, n, err) }()
-	if err := authenticated(c); err != nil {
+	if err := mayChange(c); err != nil {
 		return 0, err
-	}
-	if c.Role == RoleAuditor {
-		return 0, errReadOnly
 	}
 	if r.User == "" && r.ClientID == "" {
 		return 0, Errorf(CodeInvalid, "at least one of user and clientId is required")
