@@ -164,6 +164,22 @@ func EndAudit(ctx context.Context, log AuditLog, count int, err error) {
 	_ = log.AppendAudit(context.WithoutCancel(ctx), f)
 }
 
+// RecordAudit appends, in a write of its own, the whole record of c doing
+// action: for changes that are not one transaction (a purge commits batch
+// by batch), recorded once they end with what they changed (count) and how
+// they ended (err). Nil log: nothing is recorded.
+func RecordAudit(ctx context.Context, log AuditLog, c Caller, action AuditAction, target, reason string, count int, err error) error {
+	if log == nil {
+		return nil
+	}
+	e := newAudit(ctx, c, action, target, reason)
+	e.Outcome, e.Count = auditOutcome(err), count
+	if err != nil {
+		e.Reason = ErrorMessage(err)
+	}
+	return log.AppendAudit(context.WithoutCancel(ctx), *e)
+}
+
 // UnknownTarget is how the audit log names a target that matched nothing
 // (an unknown token ID or client ID): "unknown:" and the first 48 bits of
 // its SHA-256, never the text itself, because a caller may have put a

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"tokenadmin"
 )
 
 // JanitorOptions configure the janitor: a background Purge every Interval.
@@ -96,6 +99,13 @@ func (db *DB) janitorRun(ctx context.Context, o JanitorOptions) error {
 	s.Runs++
 	s.LastRun, s.LastDuration, s.LastError = run.Started, run.Duration, run.Err
 	db.janitor.mu.Unlock()
+	if n := run.Purged.Total(); n > 0 || run.Err != nil {
+		reason := fmt.Sprintf("janitor: %d revoked, %d expired", run.Purged.Revoked, run.Purged.Expired)
+		err := tokenadmin.RecordAudit(ctx, db, tokenadmin.Caller{Name: "system"}, tokenadmin.AuditPurge, "tokens", reason, int(n), run.Err)
+		if err != nil && db.log != nil {
+			db.log("janitor: audit record failed", err)
+		}
+	}
 	if o.Report != nil {
 		o.Report(run)
 	}

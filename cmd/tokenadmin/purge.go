@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"tokenadmin"
 	"tokenadmin/store"
 )
 
@@ -59,6 +60,10 @@ func init() {
 				}
 				res, err := s.Purge(e.ctx, opts)
 				p.Done()
+				reason := fmt.Sprintf("%d revoked, %d expired", res.Revoked, res.Expired)
+				if aerr := tokenadmin.RecordAudit(e.ctx, s, cliCaller(), tokenadmin.AuditPurge, "tokens", reason, int(res.Total()), err); aerr != nil {
+					err = errors.Join(err, fmt.Errorf("audit record: %w", aerr))
+				}
 				if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 					// Every batch is its own transaction: what was
 					// purged stays purged, and nothing is half done.

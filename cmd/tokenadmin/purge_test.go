@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -81,6 +83,35 @@ func TestPurgeCommand(t *testing.T) {
 	}
 	if r := runMain(t, "", "token", "show", liveID); r.code != 0 {
 		t.Errorf("token show of the live token: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	// Every purge is in the audit log with what it deleted; dry runs are not.
+	r = runMain(t, "", "audit", "list", "--action", "purge", "--json")
+	var events []struct {
+		Actor, Role, Target, Outcome, Reason string
+		ClientAddr                           string `json:"client_addr"`
+		Count                                int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &events); err != nil || r.code != 0 {
+		t.Fatalf("audit list --action purge: exit %d, %v, %q", r.code, err, r.stdout)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, fmt.Sprintf("%s/%s/%s %s %d %s", e.Role, e.ClientAddr, e.Outcome, e.Target, e.Count, e.Reason))
+		if !strings.HasPrefix(e.Actor, "cli") {
+			t.Errorf("purge recorded with actor %q, want the CLI's", e.Actor)
+		}
+	}
+	want := []string{
+		"admin/local/success tokens 5 2 revoked, 3 expired",
+		"admin/local/success tokens 0 0 revoked, 0 expired",
+		"admin/local/success tokens 1 1 revoked, 0 expired",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("purge audit records = %q, want %q", got, want)
+	}
+	if r := runMain(t, "", "audit", "verify"); r.code != 0 {
+		t.Errorf("audit verify after purges: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -163,6 +194,14 @@ func TestServeJanitor(t *testing.T) {
 		}
 		if _, err := ts.db.GetToken(t.Context(), liveID); err != nil {
 			t.Errorf("the janitor touched the live token: %v", err)
+		}
+		// Its run is in the audit log, by "system".
+		page, err := ts.db.ListAuditEvents(t.Context(), tokenadmin.AuditFilter{Action: tokenadmin.AuditPurge, PageSize: 10})
+		if err != nil || len(page.Events) != 1 {
+			t.Fatalf("purge audit records: %v, %v; want 1", page, err)
+		}
+		if e := page.Events[0]; e.Actor != "system" || e.Count != 5 || e.Outcome != tokenadmin.AuditSuccess || e.Reason != "janitor: 2 revoked, 3 expired" {
+			t.Errorf("janitor audit record = %+v", e)
 		}
 		// Its progress is on /metrics.
 		resp, err := http.Get(ts.URL() + "/metrics")
