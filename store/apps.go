@@ -118,7 +118,7 @@ func (db *DB) secretHash(clientID, secret string) []byte {
 
 // GetApp returns an app by client ID; unknown or deleted is CodeNotFound.
 func (db *DB) GetApp(ctx context.Context, clientID string) (*tokenadmin.App, error) {
-	a, err := scanApp(db.read.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE client_id = ? AND state != 'deleted'`, clientID))
+	a, err := scanApp(db.read.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE client_id = +? AND state != 'deleted'`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAppNotFound()
 	}
@@ -255,7 +255,7 @@ func (db *DB) changeApp(ctx context.Context, clientID, set string, args []any, a
 // whether the client exists or not, and compares in constant time.
 func (db *DB) AuthenticateClient(ctx context.Context, clientID, secret string) (*tokenadmin.App, error) {
 	var stored []byte
-	a, err := scanApp(db.read.QueryRowContext(ctx, `SELECT `+appColumns+`, secret_hash FROM apps WHERE client_id = ?`, clientID), &stored)
+	a, err := scanApp(db.read.QueryRowContext(ctx, `SELECT `+appColumns+`, secret_hash FROM apps WHERE client_id = +?`, clientID), &stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: authenticate client: %w", err)
 	}

@@ -13,6 +13,8 @@ const (
 	RevokeLookupByHashSQL = revokeLookupByHashSQL
 	RevokeLookupByExtSQL  = revokeLookupByExtSQL
 	LookupTokenByExtSQL   = lookupTokenByExtHashSQL
+	LookupTokenSQL        = lookupTokenSQL
+	RefreshLookupSQL      = refreshLookupSQL
 	RevokeFamilySQL       = revokeFamilySQL
 	RevokeOneSQL          = revokeOneSQL
 	AuthorizedAppsSQL     = authorizedAppsSQL

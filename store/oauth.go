@@ -63,9 +63,9 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 				Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy,
 					&killed, &appName, &appScopes)
 		}
-		err := lookup(`t.hash = ?`, db.hashValue(r.Value))
+		err := lookup(`t.hash = +?`, db.hashValue(r.Value))
 		if errors.Is(err, sql.ErrNoRows) {
-			err = lookup(`t.ext_hash = ?`, extHash(r.Value)) // imported as a WSO2 hash only
+			err = lookup(`t.ext_hash = +?`, extHash(r.Value)) // imported as a WSO2 hash only
 		}
 		// RFC 6749 §6: the refresh token must have been issued to the
 		// authenticated client.
@@ -92,7 +92,7 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 				return err
 			}
 			var tokenID string
-			if err := c.QueryRowContext(ctx, `SELECT token_id FROM tokens WHERE id = ?`, id).Scan(&tokenID); err != nil {
+			if err := c.QueryRowContext(ctx, `SELECT token_id FROM tokens WHERE id = +?`, id).Scan(&tokenID); err != nil {
 				return err
 			}
 			return db.recordSuccess(ctx, c, ev, tokenID, int(reuseRevoked))

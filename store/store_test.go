@@ -811,7 +811,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	plans = append(plans,
 		plan{name: "RevokeTokens max id", query: `SELECT coalesce(max(id), 0) FROM tokens`},
-		plan{name: "RevokeTokens app", query: `SELECT id FROM apps WHERE client_id = ?`, args: []any{"a1"}},
+		plan{name: "RevokeTokens app", query: `SELECT id FROM apps WHERE client_id = +?`, args: []any{"a1"}},
 		plan{name: "RevokeToken by ID", query: store.RevokeLookupByIDSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
 		plan{name: "RevokeToken by value", query: store.RevokeLookupByHashSQL, args: []any{[]byte("x")}, index: "sqlite_autoindex_tokens_2"},
 		plan{name: "RevokeToken by WSO2 hash", query: store.RevokeLookupByExtSQL, args: []any{"x"}, index: "tokens_ext_hash"},
@@ -819,6 +819,16 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "RevokeToken family", query: store.RevokeFamilySQL, args: []any{1, "a", "r", 1, 1}, index: "tokens_unswept_family"},
 		plan{name: "RevokeToken one", query: store.RevokeOneSQL, args: []any{1, "a", "r", 1, 1}},
 		plan{name: "GetToken", query: store.GetTokenSQL, args: []any{"x"}, index: "sqlite_autoindex_tokens_1"},
+		plan{name: "LookupToken by value", query: store.LookupTokenSQL, args: []any{[]byte("x")}, index: "sqlite_autoindex_tokens_2"},
+		plan{name: "RefreshTokens by value", query: store.RefreshLookupSQL + `t.hash = +?`, args: []any{[]byte("x")}, index: "sqlite_autoindex_tokens_2"},
+		plan{name: "RefreshTokens by WSO2 hash", query: store.RefreshLookupSQL + `t.ext_hash = +?`, args: []any{"x"}, index: "tokens_ext_hash"},
+		plan{name: "RefreshTokens reuse token ID", query: `SELECT token_id FROM tokens WHERE id = +?`, args: []any{1}},
+		// Lookups of apps and users: no SCAN (checked below for every table).
+		plan{name: "IssueTokens app", query: `SELECT id, name, state FROM apps WHERE client_id = +?`, args: []any{"a1"}},
+		plan{name: "GetApp", query: `SELECT client_id FROM apps WHERE client_id = +? AND state != 'deleted'`, args: []any{"a1"}},
+		plan{name: "AuthenticateClient", query: `SELECT client_id, secret_hash FROM apps WHERE client_id = +?`, args: []any{"a1"}},
+		plan{name: "GetUser", query: `SELECT name, role, password_hash FROM users WHERE name = +?`, args: []any{"alice"}},
+		plan{name: "WSS digest credentials", query: `SELECT role, wss_digest FROM users WHERE name = +?`, args: []any{"alice"}},
 		plan{name: "ListAuthorizedApps", query: store.AuthorizedAppsSQL, args: []any{"alice", 1}, index: "tokens_live_user", sortedOK: true},
 		plan{name: "IssueTokens next id", query: store.NextTokenIDSQL},
 		plan{name: "SweepExpired", query: store.SweepSQL, args: []any{1, 1000}}, // rowid lookups fed by tokens_unswept_expiry

@@ -33,21 +33,23 @@ const appAlive = `t.family_id > a.revoked_below`
 
 // Fixed statements. (Those that depend on a filter's shape are built by
 // listQuery and bulkQueries.) The plan test checks each uses an index.
+// Equalities' parameters are written +? so that the statements are not
+// re-prepared on every use (see listQueries).
 const (
-	getTokenSQL    = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = ?`
-	lookupTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = ?`
+	getTokenSQL    = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.token_id = +?`
+	lookupTokenSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.hash = +?`
 	// The fallback for tokens imported as WSO2 hashes only (migration 0004).
-	lookupTokenByExtHashSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.ext_hash = ?`
+	lookupTokenByExtHashSQL = `SELECT ` + tokenColumns + ` FROM tokens t JOIN apps a ON a.id = t.app_id WHERE t.ext_hash = +?`
 
 	revokeLookup = `SELECT t.id, t.token_id, t.type, t.user_name, t.family_id, t.expires_at, t.revoked_at,
 		a.client_id, t.family_id <= a.revoked_below FROM tokens t JOIN apps a ON a.id = t.app_id WHERE `
-	revokeLookupByIDSQL   = revokeLookup + `t.token_id = ?`
-	revokeLookupByHashSQL = revokeLookup + `t.hash = ?`
-	revokeLookupByExtSQL  = revokeLookup + `t.ext_hash = ?`
+	revokeLookupByIDSQL   = revokeLookup + `t.token_id = +?`
+	revokeLookupByHashSQL = revokeLookup + `t.hash = +?`
+	revokeLookupByExtSQL  = revokeLookup + `t.ext_hash = +?`
 	revokeOneSQL          = `UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
-		WHERE id = ? AND ` + live + ` AND expires_at > ?`
+		WHERE id = +? AND ` + live + ` AND expires_at > ?`
 	revokeFamilySQL = `UPDATE tokens INDEXED BY tokens_unswept_family SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
-		WHERE family_id = ? AND expired = 0 AND revoked_at IS NULL AND expires_at > ?`
+		WHERE family_id = +? AND expired = 0 AND revoked_at IS NULL AND expires_at > ?`
 
 	authorizedAppsSQL = `SELECT a.client_id, a.name, count(*), max(t.issued_at)
 		FROM tokens t INDEXED BY tokens_live_user JOIN apps a ON a.id = t.app_id
@@ -315,7 +317,7 @@ func (db *DB) RevokeTokens(ctx context.Context, r tokenadmin.BulkRevoke) (int, e
 	ev := tokenadmin.AuditFrom(ctx)
 	var appID int64
 	if r.ClientID != "" {
-		err := db.read.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID)
+		err := db.read.QueryRowContext(ctx, `SELECT id FROM apps WHERE client_id = +?`, r.ClientID).Scan(&appID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, wrapErr("revoke tokens", db.recordAlone(ctx, ev, "", 0))
 		}
@@ -454,7 +456,7 @@ func (db *DB) IssueTokens(ctx context.Context, r tokenadmin.IssueRequest) (*toke
 			appID int64
 			state string
 		)
-		err := c.QueryRowContext(ctx, `SELECT id, name, state FROM apps WHERE client_id = ?`, r.ClientID).Scan(&appID, &out.Access.AppName, &state)
+		err := c.QueryRowContext(ctx, `SELECT id, name, state FROM apps WHERE client_id = +?`, r.ClientID).Scan(&appID, &out.Access.AppName, &state)
 		if errors.Is(err, sql.ErrNoRows) || state == "deleted" {
 			return errAppNotFound()
 		}

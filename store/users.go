@@ -68,7 +68,7 @@ func (db *DB) updateUser(ctx context.Context, name, set string, values ...any) e
 func (db *DB) GetUser(ctx context.Context, name string) (*tokenadmin.User, error) {
 	var u tokenadmin.User
 	var role string
-	err := db.read.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = ?`, name).
+	err := db.read.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = +?`, name).
 		Scan(&u.Name, &role, &u.PasswordHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tokenadmin.Errorf(tokenadmin.CodeNotFound, "user %q not found", name)

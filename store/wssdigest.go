@@ -107,7 +107,7 @@ func (db *DB) DigestSecret(ctx context.Context, name string) (tokenadmin.Caller,
 		role   string
 		sealed []byte
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT role, wss_digest FROM users WHERE name = ?`, name).Scan(&role, &sealed)
+	err := db.read.QueryRowContext(ctx, `SELECT role, wss_digest FROM users WHERE name = +?`, name).Scan(&role, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tokenadmin.Caller{}, nil, tokenadmin.Errorf(tokenadmin.CodeNotFound, "no WS-Security digest credential for user %q", name)
 	}
