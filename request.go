@@ -36,3 +36,22 @@ func RequestInfoFrom(ctx context.Context) *RequestInfo {
 	ri, _ := ctx.Value(requestInfoKey{}).(*RequestInfo)
 	return ri
 }
+
+// MaxRequestIDLength bounds a request id taken from a client.
+const MaxRequestIDLength = 64
+
+// ValidRequestID reports whether a client's X-Request-Id may be used as
+// the request's id: 1 to MaxRequestIDLength characters of [A-Za-z0-9._-],
+// which is safe in logs, headers and audit records.
+func ValidRequestID(s string) bool {
+	if s == "" || len(s) > MaxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -18,9 +18,6 @@ import (
 // RequestIDHeader carries the request id, both ways.
 const RequestIDHeader = "X-Request-Id"
 
-// maxRequestID bounds a client's request id; a longer one is replaced.
-const maxRequestID = 64
-
 // maxLoggedPath bounds the path in an access-log line.
 const maxLoggedPath = 256
 
@@ -205,7 +202,7 @@ func apiOf(path string) string {
 // [A-Za-z0-9._-], which is safe in logs and headers, otherwise a new
 // random one (96 bits, base64url).
 func (m *Middleware) requestID(client string) string {
-	if client != "" && len(client) <= maxRequestID && safeID(client) {
+	if tokenadmin.ValidRequestID(client) {
 		return client
 	}
 	var b [12]byte
@@ -218,16 +215,6 @@ func (m *Middleware) requestID(client string) string {
 		return "noid"
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func safeID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // clientAddr is the peer's IP or, when forwarded headers are trusted, the

@@ -72,7 +72,7 @@ func TestRequestID(t *testing.T) {
 			if c.kept && got != c.sent {
 				t.Errorf("X-Request-Id = %q, want %q", got, c.sent)
 			}
-			if !c.kept && (got == c.sent || len(got) != 16 || !safeID(got)) {
+			if !c.kept && (got == c.sent || len(got) != 16 || !tokenadmin.ValidRequestID(got)) {
 				t.Errorf("X-Request-Id = %q, want a new 16-character id", got)
 			}
 			if seen != got || line["request_id"] != got {

@@ -562,7 +562,7 @@ func (x *exchange) requestID() string {
 	if x.ri != nil && x.ri.ID != "" {
 		return x.ri.ID // the access log's
 	}
-	if id := x.r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+	if id := x.r.Header.Get("X-Request-Id"); tokenadmin.ValidRequestID(id) {
 		return id
 	}
 	return idPrefix + strconv.FormatUint(x.s.ids.Add(1), 36)
@@ -570,16 +570,6 @@ func (x *exchange) requestID() string {
 
 // idPrefix tells request ids of different process runs apart.
 var idPrefix = strconv.FormatInt(time.Now().UnixNano()/1e6, 36) + "-"
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
 
 // Request bodies are read into pooled buffers; parse copies what it keeps.
 var bodyPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 4<<10)) }}
