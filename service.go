@@ -135,16 +135,16 @@ func (s *Service) RevokeTokens(ctx context.Context, c Caller, r BulkRevoke) (n i
 	if r.User == "" && r.ClientID == "" {
 		return 0, Errorf(CodeInvalid, "at least one of user and clientId is required")
 	}
-	if e := AuditFrom(ctx); e != nil && r.ClientID != "" && s.unknownApp(ctx, r.ClientID) {
+	app, err := s.liveApp(ctx, r.ClientID)
+	if err != nil {
+		return 0, err
+	}
+	if e := AuditFrom(ctx); e != nil && r.ClientID != "" && s.Apps != nil && app == nil {
 		// Revoking the tokens of an unknown app succeeds with 0, but the
 		// record must not name what may be a secret in the wrong field.
 		e.Target = bulkTarget(BulkRevoke{User: r.User, ClientID: UnknownTarget(r.ClientID)})
 	}
-	owner, err := s.owns(ctx, c, r.ClientID)
-	if err != nil {
-		return 0, err
-	}
-	if !owner {
+	if !ownedBy(c, app) {
 		if r.User, err = scopeUser(c, r.User, true); err != nil {
 			return 0, err
 		}
@@ -193,27 +193,29 @@ func (s *Service) GetToken(ctx context.Context, c Caller, tokenID string) (*Toke
 // owns reports whether c is a user who owns the live app clientID (false
 // for "" and for admins and auditors, whose rights do not depend on it).
 func (s *Service) owns(ctx context.Context, c Caller, clientID string) (bool, error) {
-	if s.Apps == nil || clientID == "" || c.Role != RoleUser || c.Name == "" {
+	if c.Role != RoleUser || c.Name == "" {
 		return false, nil
 	}
-	a, err := s.Apps.GetApp(ctx, clientID)
-	switch ErrorCode(err) {
-	case "":
-		return a.Owner == c.Name, nil
-	case CodeNotFound:
-		return false, nil
-	}
-	return false, err
+	a, err := s.liveApp(ctx, clientID)
+	return ownedBy(c, a), err
 }
 
-// unknownApp reports whether clientID names no app (false when it cannot
-// tell).
-func (s *Service) unknownApp(ctx context.Context, clientID string) bool {
-	if s.Apps == nil {
-		return false
+// ownedBy reports whether a is an app and c a user who owns it.
+func ownedBy(c Caller, a *App) bool {
+	return a != nil && c.Role == RoleUser && c.Name != "" && a.Owner == c.Name
+}
+
+// liveApp returns the live app clientID, or nil when there is none (or
+// no Apps to ask); other errors are internal.
+func (s *Service) liveApp(ctx context.Context, clientID string) (*App, error) {
+	if s.Apps == nil || clientID == "" {
+		return nil, nil
 	}
-	_, err := s.Apps.GetApp(ctx, clientID)
-	return ErrorCode(err) == CodeNotFound
+	a, err := s.Apps.GetApp(ctx, clientID)
+	if ErrorCode(err) == CodeNotFound {
+		return nil, nil
+	}
+	return a, err
 }
 
 // readsAll reports whether c may read every user's tokens and apps.
