@@ -1233,3 +1233,40 @@ func TestAppChangesFinishWhenTheCallerGoesAway(t *testing.T) {
 		}
 	}
 }
+
+// Token IDs made later sort later (the token_id index grows at its end):
+// their first 7 characters are the millisecond they were made, in
+// base64url's alphabet taken in ASCII order; the other 15 are random.
+func TestTokenIDsSortByTime(t *testing.T) {
+	t.Parallel()
+	clock := newFixedClock(epoch)
+	db := openDB(t, store.Options{Now: clock.Now})
+	mustApp(t, db, "c1")
+	const alphabet = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+	var (
+		prev   string
+		prevMS int64
+	)
+	seen := map[string]bool{}
+	for i, step := range []time.Duration{0, time.Millisecond, time.Millisecond, time.Second, 0, 365 * 24 * time.Hour} {
+		clock.ns.Add(int64(step))
+		iss := mustIssue(t, db, "c1", "alice", true)
+		for _, id := range []string{iss.Access.ID, iss.Refresh.ID} {
+			if len(id) != 22 || seen[id] {
+				t.Fatalf("token %d: id %q: want 22 characters, unique", i, id)
+			}
+			seen[id] = true
+			var ms int64
+			for _, ch := range id[:7] {
+				ms = ms<<6 | int64(strings.IndexRune(alphabet, ch))
+			}
+			if want := clock.Now().UnixMilli(); ms != want {
+				t.Errorf("token %d: id %q encodes %d ms, want %d", i, id, ms, want)
+			}
+			if prev != "" && ((ms > prevMS && id <= prev) || (ms == prevMS && id[:7] != prev[:7])) {
+				t.Errorf("token %d: id %q (%d ms) against the one before, %q (%d ms): out of order", i, id, ms, prev, prevMS)
+			}
+			prev, prevMS = id, ms
+		}
+	}
+}

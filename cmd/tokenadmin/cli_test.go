@@ -813,10 +813,12 @@ func TestTokenRevoke(t *testing.T) {
 // never taken for a flag; "--" still ends flags.
 func TestTokenIDLikeAFlag(t *testing.T) {
 	path, _ := cliDatabase(t)
-	dashes := openTestStore(t, path, store.Options{Rand: constReader(0xf8)}) // base64url "-Pj4…"
+	// Random bytes that once made IDs starting with '-': a token ID now
+	// starts with its time, never with '-'.
+	dashes := openTestStore(t, path, store.Options{Rand: constReader(0xf8)})
 	iss := issue(t, dashes, tokenadmin.IssueRequest{ClientID: "portal", User: "alice", AccessTTL: time.Hour})
-	if !strings.HasPrefix(iss.Access.ID, "_Pj4") {
-		t.Fatalf("token id %q, want it to start with _ instead of -", iss.Access.ID)
+	if strings.HasPrefix(iss.Access.ID, "-") || !strings.HasSuffix(iss.Access.ID, "sssssssssssssss") {
+		t.Fatalf("token id %q, want a time prefix and then the random part", iss.Access.ID)
 	}
 	if out := mustRun(t, "", "token", "show", "--json", iss.Access.ID); !strings.Contains(out, `"token_id": "`+iss.Access.ID+`"`) {
 		t.Errorf("token show %s printed %s", iss.Access.ID, out)
