@@ -389,10 +389,53 @@ func writeKeyFile(name string, key []byte) error {
 // nothing about any token. (The unkeyed SHA-256 of imported WSO2 hashes,
 // extHash, is looked up the same way: learning a prefix of a stored
 // SHA-256 still leaves a 256-bit preimage to find.)
+//
+// A value of 43 base64url characters, the form IssueTokens makes, is
+// stored as its first 7 characters followed by the HMAC: issued values
+// start with the millisecond they were made (newTokenValue), so their
+// hashes sort in the order they were issued and the hash index grows at
+// its end instead of taking each issuance on a random page. The prefix
+// shows no more than the value's holder sees; the HMAC covers the whole
+// value.
 func (db *DB) hashValue(value string) []byte {
+	sum := db.plainHash(value)
+	if !prefixKeyed(value) {
+		return sum
+	}
+	return append([]byte(value[:7]), sum...)
+}
+
+// plainHash is the HMAC alone: the stored form of every value before
+// prefixed keys, kept by tokens issued or imported by earlier versions.
+// Lookups by value try it when hashValue's form finds nothing (hashKeys).
+func (db *DB) plainHash(value string) []byte {
 	m := hmac.New(sha256.New, db.key)
 	m.Write([]byte(value))
 	return m.Sum(nil)
+}
+
+// hashKeys returns the stored forms a token value may have, in the order
+// to look them up: hashValue's, then, when that is prefixed, plainHash's.
+func (db *DB) hashKeys(value string) [][]byte {
+	k := db.hashValue(value)
+	if !prefixKeyed(value) {
+		return [][]byte{k}
+	}
+	return [][]byte{k, k[7:]}
+}
+
+// prefixKeyed reports whether hashValue prefixes value's hash: 43
+// characters, all of base64url's alphabet.
+func prefixKeyed(value string) bool {
+	if len(value) != 43 {
+		return false
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // isUnique reports a UNIQUE constraint violation, by code (house style #6).

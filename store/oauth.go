@@ -19,12 +19,13 @@ const systemActor = "system"
 
 // LookupToken implements tokenadmin.OAuthStore.
 func (db *DB) LookupToken(ctx context.Context, value string) (*tokenadmin.Token, error) {
-	t, err := db.readToken(ctx, lookupTokenSQL, db.hashValue(value))
-	if tokenadmin.ErrorCode(err) == tokenadmin.CodeTokenNotFound {
-		// Perhaps a token imported as a WSO2 hash only (migration 0004).
-		return db.readToken(ctx, lookupTokenByExtHashSQL, extHash(value))
+	for _, key := range db.hashKeys(value) {
+		if t, err := db.readToken(ctx, lookupTokenSQL, key); tokenadmin.ErrorCode(err) != tokenadmin.CodeTokenNotFound {
+			return t, err
+		}
 	}
-	return t, err
+	// Perhaps a token imported as a WSO2 hash only (migration 0004).
+	return db.readToken(ctx, lookupTokenByExtHashSQL, extHash(value))
 }
 
 // refreshLookupSQL reads a refresh token for RefreshTokens; the caller
@@ -63,7 +64,12 @@ func (db *DB) RefreshTokens(ctx context.Context, r tokenadmin.RefreshRequest) (*
 				Scan(&id, &typ, &appID, &clientID, &appState, &user, &scope, &grant, &family, &expires, &revokedAt, &reason, &revokedBy,
 					&killed, &appName, &appScopes)
 		}
-		err := lookup(`t.hash = +?`, db.hashValue(r.Value))
+		err := sql.ErrNoRows
+		for _, key := range db.hashKeys(r.Value) {
+			if err = lookup(`t.hash = +?`, key); !errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			err = lookup(`t.ext_hash = +?`, extHash(r.Value)) // imported as a WSO2 hash only
 		}

@@ -251,9 +251,12 @@ func (db *DB) readToken(ctx context.Context, query string, key any) (*tokenadmin
 
 // RevokeToken implements tokenadmin.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tokenadmin.RevokeResult, error) {
-	query, key := revokeLookupByIDSQL, any(r.TokenID)
+	query, keys := revokeLookupByIDSQL, []any{r.TokenID}
 	if r.TokenID == "" {
-		query, key = revokeLookupByHashSQL, db.hashValue(r.Value)
+		query, keys = revokeLookupByHashSQL, nil
+		for _, k := range db.hashKeys(r.Value) {
+			keys = append(keys, k)
+		}
 	}
 	res := new(tokenadmin.RevokeResult)
 	err := db.audited(ctx, func(ctx context.Context, c conn) error {
@@ -264,7 +267,12 @@ func (db *DB) RevokeToken(ctx context.Context, r tokenadmin.RevokeRequest) (*tok
 			revokedAt           sql.NullInt64
 			killed              bool
 		)
-		err := c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
+		err := sql.ErrNoRows
+		for _, key := range keys {
+			if err = c.QueryRowContext(ctx, query, key).Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed); !errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+		}
 		if errors.Is(err, sql.ErrNoRows) && r.TokenID == "" {
 			err = c.QueryRowContext(ctx, revokeLookupByExtSQL, extHash(r.Value)).
 				Scan(&id, &tokenID, &typ, &user, &family, &expires, &revokedAt, &clientID, &killed)
@@ -508,7 +516,7 @@ func extHash(value string) string {
 
 // newToken prepares a token and its value; nothing is stored yet.
 func (db *DB) newToken(typ tokenadmin.TokenType, r tokenadmin.IssueRequest, ttl time.Duration) (*tokenadmin.Token, string, error) {
-	value, err := db.randomString(32) // 256 bits
+	value, err := db.newTokenValue()
 	if err != nil {
 		return nil, "", err
 	}
@@ -550,12 +558,31 @@ func (db *DB) newTokenID() (string, error) {
 	for i := 7; i < 22; i++ {
 		b[i] = sortedBase64[b[i]&63]
 	}
+	db.putTime(b[:7])
+	return string(b[:22]), nil
+}
+
+// newTokenValue returns a token value: 43 characters of base64url's
+// alphabet, the first 7 the millisecond it was made, as in token IDs, and
+// the other 36 random (216 bits). The time is what keys the value's hash
+// (hashValue): the hash index grows at its end.
+func (db *DB) newTokenValue() (string, error) {
+	v, err := db.randomString(32)
+	if err != nil {
+		return "", err
+	}
+	b := []byte(v)
+	db.putTime(b[:7])
+	return string(b), nil
+}
+
+// putTime writes the current millisecond into b (7 bytes) in sortedBase64.
+func (db *DB) putTime(b []byte) {
 	t := uint64(db.now().UnixMilli())
 	for i := 6; i >= 0; i-- {
 		b[i] = sortedBase64[t&63]
 		t >>= 6
 	}
-	return string(b[:22]), nil
 }
 
 // randomID returns n random bytes, base64url-encoded, as an identifier
