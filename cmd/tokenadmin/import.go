@@ -600,7 +600,9 @@ func importWSO2Tokens(e *env, s *store.DB, in *wso2Files, scopes *wso2Scopes, ke
 	for batches := 0; ; {
 		rows, lines, bad = rows[:0], lines[:0], bad[:0]
 		eof := false
-		for len(rows) < batchSize {
+		// A batch is batchSize rows read, skipped ones included, so that
+		// a file of mostly bad rows does not pile up their skips.
+		for len(rows)+len(bad) < batchSize {
 			row, line, err := t.next()
 			if errors.Is(err, io.EOF) {
 				eof = true
