@@ -95,9 +95,11 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 		err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
 			part = ImportResult{Skipped: map[string]int{}}
 			for i := range chunk {
-				if err := db.importOne(ctx, c, &chunk[i], &part); err != nil {
+				o, err := db.importOne(ctx, c, &chunk[i])
+				if err != nil {
 					return err
 				}
+				part.count(&chunk[i], o)
 			}
 			if last { // the audit event, once, with the total
 				return db.recordSuccess(ctx, c, ev, "", res.Imported+res.Refresh+part.Imported+part.Refresh)
@@ -114,6 +116,61 @@ func (db *DB) ImportTokens(ctx context.Context, rows []ImportedToken) (ImportRes
 		}
 	}
 	return res, nil
+}
+
+// count adds the outcome of row t to r.
+func (r *ImportResult) count(t *ImportedToken, o ImportOutcome) {
+	switch {
+	case o.Status != RowImported:
+		r.Skipped[o.Reason]++
+	case t.HasRefresh():
+		r.Imported++
+		r.Refresh++
+	default:
+		r.Imported++
+	}
+}
+
+// HasRefresh reports whether the row carries a refresh token. A row whose
+// outcome is RowImported imported its refresh token too (both or neither).
+func (t *ImportedToken) HasRefresh() bool { return t.RefreshValue != "" || t.RefreshExtHash != "" }
+
+// ImportTokenBatch stores one batch of WSO2 tokens, as ImportTokens does,
+// in one transaction together with cp (which may be nil) and ctx's audit
+// event (tokenadmin.WithAudit), recorded once, counting the access and
+// refresh tokens the batch imported. It returns an outcome per row, in
+// row order: RowImported, or RowSkipped with one of the Skip* reasons of
+// ImportTokens (SkipExists for a token already stored) and the row's
+// specifics (never a token value) as Detail. Errors are the database's;
+// no row of the batch, and not cp, is written then.
+func (db *DB) ImportTokenBatch(ctx context.Context, rows []ImportedToken, cp *ImportCheckpoint) ([]ImportOutcome, error) {
+	var out []ImportOutcome
+	ev := tokenadmin.AuditFrom(ctx) // the writer's ctx does not carry it
+	err := db.updateMulti(ctx, func(ctx context.Context, c conn) error {
+		out = make([]ImportOutcome, len(rows))
+		imported := 0
+		for i := range rows {
+			o, err := db.importOne(ctx, c, &rows[i])
+			if err != nil {
+				return err
+			}
+			out[i] = o
+			if o.Status == RowImported {
+				imported++
+				if rows[i].HasRefresh() {
+					imported++
+				}
+			}
+		}
+		if err := db.recordSuccess(ctx, c, ev, "", imported); err != nil {
+			return err
+		}
+		return writeCheckpoint(ctx, c, cp, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: import tokens: %w", err)
+	}
+	return out, nil
 }
 
 // importKey is how a token value or WSO2 hash is stored: hash, and
@@ -143,14 +200,15 @@ func importedExists(ctx context.Context, c conn, hash []byte, ext any, value str
 	return n > 0, err
 }
 
-func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken, res *ImportResult) error {
-	skip := func(reason string) error { res.Skipped[reason]++; return nil }
+// importOne stores one row; a row it cannot store is RowSkipped, with one
+// of ImportTokens' reasons.
+func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken) (ImportOutcome, error) {
 	if t.Value == "" && t.ExtHash == "" {
-		return skip(SkipNoValue)
+		return skipped(SkipNoValue, "no ACCESS_TOKEN or ACCESS_TOKEN_HASH"), nil
 	}
 	hash, ext, err := db.importKey(t.Value, t.ExtHash)
 	if err != nil {
-		return skip(err.Error())
+		return skipped(SkipBadHash, "ACCESS_TOKEN_HASH is not 64 hex digits"), nil
 	}
 	var revoked, expiredState bool
 	switch strings.ToUpper(t.State) {
@@ -160,42 +218,41 @@ func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken, res *Impo
 	case "EXPIRED":
 		expiredState = true
 	default:
-		return skip(SkipUnknownState)
+		return skipped(SkipUnknownState, "TOKEN_STATE %q", t.State), nil
 	}
 	var appID int64
 	var appState string
 	err = c.QueryRowContext(ctx, `SELECT id, state FROM apps WHERE client_id = ?`, t.ClientID).Scan(&appID, &appState)
 	if errors.Is(err, sql.ErrNoRows) || appState == "deleted" {
-		return skip(SkipUnknownApp)
+		return skipped(SkipUnknownApp, "CONSUMER_KEY %q", t.ClientID), nil
 	}
 	if err != nil {
-		return err
+		return ImportOutcome{}, err
 	}
 	if found, err := importedExists(ctx, c, hash, ext, t.Value); err != nil || found {
 		if err != nil {
-			return err
+			return ImportOutcome{}, err
 		}
-		return skip(SkipExists)
+		return skipped(SkipExists, "app %q, user %q", t.ClientID, t.User), nil
 	}
 	var refreshHash []byte
 	var refreshExt any
-	hasRefresh := t.RefreshValue != "" || t.RefreshExtHash != ""
-	if hasRefresh {
+	if t.HasRefresh() {
 		if refreshHash, refreshExt, err = db.importKey(t.RefreshValue, t.RefreshExtHash); err != nil {
-			return skip(err.Error())
+			return skipped(SkipBadHash, "REFRESH_TOKEN_HASH is not 64 hex digits"), nil
 		}
 		if found, err := importedExists(ctx, c, refreshHash, refreshExt, t.RefreshValue); err != nil || found {
 			if err != nil {
-				return err
+				return ImportOutcome{}, err
 			}
-			return skip(SkipExists)
+			return skipped(SkipExists, "refresh token: app %q, user %q", t.ClientID, t.User), nil
 		}
 	}
 
 	now := ms(db.now())
 	var family int64
 	if err := c.QueryRowContext(ctx, nextTokenIDSQL).Scan(&family); err != nil {
-		return err
+		return ImportOutcome{}, err
 	}
 	issued := ms(t.IssuedAt)
 	expires := importExpiry(t.IssuedAt, t.Validity)
@@ -203,11 +260,10 @@ func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken, res *Impo
 		expires = min(expires, now)
 	}
 	if err := db.insertImported(ctx, c, family, appID, family, tokenadmin.AccessToken, t, hash, ext, issued, expires, revoked, now); err != nil {
-		return err
+		return ImportOutcome{}, err
 	}
-	res.Imported++
-	if !hasRefresh {
-		return nil
+	if !t.HasRefresh() {
+		return ImportOutcome{Status: RowImported}, nil
 	}
 	rIssued := t.RefreshIssuedAt
 	if rIssued.IsZero() {
@@ -215,10 +271,9 @@ func (db *DB) importOne(ctx context.Context, c conn, t *ImportedToken, res *Impo
 	}
 	if err := db.insertImported(ctx, c, family+1, appID, family, tokenadmin.RefreshToken, t, refreshHash, refreshExt,
 		ms(rIssued), importExpiry(rIssued, t.RefreshValidity), revoked, now); err != nil {
-		return err
+		return ImportOutcome{}, err
 	}
-	res.Refresh++
-	return nil
+	return ImportOutcome{Status: RowImported}, nil
 }
 
 // importExpiry is when a token issued at issued with WSO2 validity v

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,4 +154,64 @@ func TestSetClientSecret(t *testing.T) {
 		t.Errorf("AuthenticateClient: %v", err)
 	}
 	wantCode(t, "unknown app", db.SetClientSecret(ctx, "nope", "s"), tokenadmin.CodeNotFound)
+}
+
+// TestImportTokenBatch: one batch is one transaction with its checkpoint
+// and one audit record counting the access and refresh tokens imported;
+// each row gets its outcome, skips with their reason and detail.
+func TestImportTokenBatch(t *testing.T) {
+	t.Parallel()
+	clock := newFixedClock(epoch)
+	db := openDB(t, store.Options{Now: clock.Now})
+	mustApp(t, db, "ck1")
+	created := epoch.Add(-time.Minute)
+	rows := []store.ImportedToken{
+		{ClientID: "ck1", User: "alice", Value: "a1", IssuedAt: created, Validity: time.Hour,
+			RefreshValue: "r1", RefreshValidity: time.Hour},
+		{ClientID: "nope", User: "bob", Value: "a2", IssuedAt: created, Validity: time.Hour},
+		{ClientID: "ck1", User: "carol", Value: "a3", State: "ODD", IssuedAt: created, Validity: time.Hour},
+		{ClientID: "ck1", User: "dave", Value: "a4", IssuedAt: created, Validity: time.Hour},
+	}
+	var seen []store.ImportOutcome
+	cp := &store.ImportCheckpoint{Key: "wso2", Value: func(out []store.ImportOutcome) string {
+		seen = out
+		return "after batch"
+	}}
+	ctx := auditCtx(tokenadmin.AuditImport, "tokens.csv", "")
+	out, err := db.ImportTokenBatch(ctx, rows, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ImportOutcome{
+		{Status: store.RowImported},
+		{Status: store.RowSkipped, Reason: store.SkipUnknownApp, Detail: `CONSUMER_KEY "nope"`},
+		{Status: store.RowSkipped, Reason: store.SkipUnknownState, Detail: `TOKEN_STATE "ODD"`},
+		{Status: store.RowImported},
+	}
+	if !reflect.DeepEqual(out, want) || !reflect.DeepEqual(seen, want) {
+		t.Errorf("outcomes %+v (checkpoint saw %+v), want %+v", out, seen, want)
+	}
+	if v, err := db.ImportCheckpointValue(t.Context(), "wso2"); err != nil || v != "after batch" {
+		t.Errorf("checkpoint %q, %v", v, err)
+	}
+	if tok, err := db.LookupToken(t.Context(), "r1"); err != nil || tok.Type != tokenadmin.RefreshToken {
+		t.Errorf("refresh token: %+v, %v", tok, err)
+	}
+
+	// Again: every token is already imported, and the checkpoint goes.
+	cp.Value = func([]store.ImportOutcome) string { return "" }
+	out, err = db.ImportTokenBatch(ctx, rows[:1], cp)
+	if err != nil || len(out) != 1 || out[0].Reason != store.SkipExists || out[0].Detail != `app "ck1", user "alice"` {
+		t.Errorf("second batch: %+v, %v; want the token already imported", out, err)
+	}
+	if v, err := db.ImportCheckpointValue(t.Context(), "wso2"); err != nil || v != "" {
+		t.Errorf("checkpoint after the last batch %q, %v; want none", v, err)
+	}
+	var counts []int
+	for _, e := range allAudit(t, db) {
+		counts = append(counts, e.Count)
+	}
+	if !slices.Equal(counts, []int{3, 0}) {
+		t.Errorf("audit counts %v, want [3 0] (an access and a refresh token, and one more access token; then none)", counts)
+	}
 }

@@ -7,6 +7,9 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -138,49 +141,61 @@ func FuzzWSO2Millis(f *testing.F) {
 	})
 }
 
-// FuzzWSO2CSV feeds raw bytes through readCSV and converts every row as
-// importWSO2 does (apps → keyByID, tokens → wso2Token), without a store.
+// FuzzWSO2CSV feeds raw bytes through the streaming reader of import wso2
+// and converts every row as importWSO2 does (apps → keyByID, tokens →
+// wso2Token), without a store.
 func FuzzWSO2CSV(f *testing.F) {
 	f.Add([]byte(fuzzApps50), []byte(fuzzTokens50))
 	f.Add([]byte(fuzzApps510), []byte(fuzzTokens510))
 	f.Add([]byte(""), []byte("ACCESS_TOKEN\nx\n"))
 	f.Add([]byte("A,B\n1,2,3\n"), []byte("CONSUMER_KEY,CONSUMER_KEY\nk,\n"))
+	f.Add([]byte("CONSUMER_KEY,ID\n\"k\"x,1\nk2,2\n"), []byte("CONSUMER_KEY_ID,ACCESS_TOKEN\n1,\"open\n2,y\n"))
 	f.Fuzz(func(t *testing.T, appsCSV, tokensCSV []byte) {
 		dir := t.TempDir()
-		read := func(name string, b []byte) *csvTable {
+		read := func(name string, b []byte) []wso2Row {
 			p := filepath.Join(dir, name)
 			if err := os.WriteFile(p, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			tab, err := readCSV(p)
+			tab, err := openWSO2Table(p)
 			if err != nil {
 				return nil
 			}
-			for _, row := range tab.rows {
-				for _, i := range tab.cols {
-					if i >= len(row) {
-						t.Fatalf("%s: column index %d beyond row of %d fields", name, i, len(row))
+			defer tab.close()
+			var rows []wso2Row
+			for last := int64(0); ; {
+				row, line, err := tab.next()
+				var re *rowError
+				switch {
+				case errors.Is(err, io.EOF):
+					return rows
+				case errors.As(err, &re):
+					line = re.line
+				case err != nil:
+					t.Fatalf("%s: %v", name, err)
+				default:
+					if len(row) != len(tab.cols) {
+						t.Fatalf("%s: row of %d columns, header has %d", name, len(row), len(tab.cols))
 					}
+					rows = append(rows, maps.Clone(row))
 				}
+				if line <= last || tab.r.line() < line {
+					t.Fatalf("%s: row at line %d after line %d, reader at line %d", name, line, last, tab.r.line())
+				}
+				last = tab.r.line()
 			}
-			return tab
 		}
 		apps, tokens := read("apps.csv", appsCSV), read("tokens.csv", tokensCSV)
 		keyByID := map[string]string{}
-		if apps != nil {
-			for _, row := range apps.rows {
-				key := apps.get(row, "CONSUMER_KEY")
-				if id := apps.get(row, "ID"); id != "" && key != "" {
-					keyByID[id] = key
-				}
-				_ = wso2User(apps.get(row, "USERNAME"), apps.get(row, "USER_DOMAIN"))
+		for _, row := range apps {
+			key := row.get("CONSUMER_KEY")
+			if id := row.get("ID"); id != "" && key != "" {
+				keyByID[id] = key
 			}
+			_ = wso2User(row.get("USERNAME"), row.get("USER_DOMAIN"))
 		}
-		if tokens == nil {
-			return
-		}
-		for _, row := range tokens.rows {
-			it, reason := wso2Token(tokens, row, keyByID)
+		for _, row := range tokens {
+			it, reason := wso2Token(row, keyByID)
 			if reason != "" {
 				continue
 			}

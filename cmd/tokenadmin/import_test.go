@@ -76,10 +76,18 @@ func TestImportWSO2(t *testing.T) {
 			}
 
 			again := mustRun(t, "", args...)
-			wantText := "apps: 0 created, 1 skipped\n  skipped: already exists: 1\n" +
-				"tokens: 0 imported (and 0 refresh tokens), " + map[bool]string{true: "4", false: "3"}[imported == 3] + " skipped\n" +
-				"  skipped: already imported: " + map[bool]string{true: "3", false: "2"}[imported == 3] + "\n" +
-				"  skipped: unknown consumer key: 1\n"
+			wantText := "apps: 0 created, 1 skipped\n  skipped: already exists: 1\n    line 2: app \"ck1\"\n" +
+				"tokens: 0 imported (and 0 refresh tokens), 3 skipped\n" +
+				"  skipped: already imported: 2\n" +
+				"    line 2: app \"ck1\", user \"alice\"\n    line 3: app \"ck1\", user \"alice\"\n" +
+				"  skipped: unknown consumer key: 1\n    line 4: CONSUMER_KEY \"ck9\"\n"
+			if imported == 3 {
+				wantText = "apps: 0 created, 1 skipped\n  skipped: already exists: 1\n    line 2: app \"ck1\"\n" +
+					"tokens: 0 imported (and 0 refresh tokens), 4 skipped\n" +
+					"  skipped: already imported: 3\n" +
+					"    line 2: app \"ck1\", user \"alice\"\n    line 3: app \"ck1\", user \"alice\"\n    line 4: app \"ck1\", user \"LDAP/bob\"\n" +
+					"  skipped: unknown consumer key: 1\n    line 5: CONSUMER_KEY_ID \"99\"\n"
+			}
 			if again != wantText {
 				t.Errorf("second run:\n%s\nwant:\n%s", again, wantText)
 			}

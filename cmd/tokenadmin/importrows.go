@@ -119,12 +119,18 @@ func (s *rowsSummary) clone() rowsSummary {
 func (s *rowsSummary) skip(line int64, reason, detail string) {
 	s.Rows++
 	s.Skipped++
-	i := slices.IndexFunc(s.Skips, func(g skipGroup) bool { return g.Reason == reason })
+	s.Skips = addSkip(s.Skips, line, reason, detail)
+}
+
+// addSkip counts a row skipped for reason in its group of gs, keeping the
+// first maxSkipExamples lines as examples.
+func addSkip(gs []skipGroup, line int64, reason, detail string) []skipGroup {
+	i := slices.IndexFunc(gs, func(g skipGroup) bool { return g.Reason == reason })
 	if i < 0 {
-		s.Skips = append(s.Skips, skipGroup{Reason: reason, Examples: []string{}})
-		i = len(s.Skips) - 1
+		gs = append(gs, skipGroup{Reason: reason, Examples: []string{}})
+		i = len(gs) - 1
 	}
-	g := &s.Skips[i]
+	g := &gs[i]
 	g.Count++
 	if len(g.Examples) < maxSkipExamples {
 		ex := fmt.Sprintf("line %d", line)
@@ -133,6 +139,7 @@ func (s *rowsSummary) skip(line int64, reason, detail string) {
 		}
 		g.Examples = append(g.Examples, ex)
 	}
+	return gs
 }
 
 func (s *rowsSummary) add(line int64, o store.ImportOutcome) {
