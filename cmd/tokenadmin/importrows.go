@@ -287,7 +287,9 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 	for batches := 0; ; {
 		rows, lines, bad = rows[:0], lines[:0], bad[:0]
 		eof := false
-		for len(rows) < batchSize {
+		// Skipped rows count towards the batch too: a file of mostly bad
+		// rows must not keep them all in memory before the first write.
+		for len(rows)+len(bad) < batchSize {
 			fields, line, err := rr.next()
 			if errors.Is(err, io.EOF) {
 				eof = true

@@ -484,3 +484,26 @@ func writeBenchFile(b *testing.B, dir, body string) string {
 	}
 	return p
 }
+
+// TestImportSkippedRowsFillBatches: rows that are skipped count towards a
+// batch, so a file of mostly bad rows is written (and checkpointed) every
+// --batch-size rows instead of holding all its skips until the end.
+func TestImportSkippedRowsFillBatches(t *testing.T) {
+	path := newDatabase(t)
+	mustRun(t, "", "import", "apps", writeFile(t, "apps.csv", appsCSV), "--db", path)
+	var b strings.Builder
+	b.WriteString("value,hash,type,client_id,user,issued_at,expires_at\n")
+	for i := range 10 {
+		fmt.Fprintf(&b, "bad-%d,,bearer,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\n", i)
+	}
+	b.WriteString("ok-1,,access,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\n")
+	batches := 0
+	setImportHook(t, func(n int) { batches = n })
+	sum := runImportJSON(t, 0, "import", "tokens", writeFile(t, "mostly-bad.csv", b.String()), "--batch-size", "3", "--db", path)
+	if sum.Imported != 1 || sum.Skipped != 10 {
+		t.Errorf("summary %+v, want 1 imported and 10 skipped", sum)
+	}
+	if batches != 4 { // 3 + 3 + 3 + 2 rows
+		t.Errorf("%d batches for 11 rows of batch size 3, want 4", batches)
+	}
+}
