@@ -598,38 +598,30 @@ func importWSO2Tokens(e *env, s *store.DB, in *wso2Files, scopes *wso2Scopes, ke
 	lines := make([]int64, 0, batchSize)
 	var bad []rowError // rows of the batch that could not be read or converted
 	for batches := 0; ; {
-		rows, lines, bad = rows[:0], lines[:0], bad[:0]
-		eof := false
-		// A batch is batchSize rows read, skipped ones included, so that
-		// a file of mostly bad rows does not pile up their skips.
-		for len(rows)+len(bad) < batchSize {
+		var (
+			eof bool
+			err error
+		)
+		rows, lines, bad, eof, err = readBatch(rows, lines, bad, batchSize, func() (store.ImportedToken, int64, error) {
 			row, line, err := t.next()
-			if errors.Is(err, io.EOF) {
-				eof = true
-				break
-			}
-			var re *rowError
-			if errors.As(err, &re) {
-				bad = append(bad, *re)
-				continue
-			}
 			if err != nil {
-				return nil, interrupted(t.name, st.Line, err)
+				return store.ImportedToken{}, line, err
 			}
 			it, reason := wso2Token(row, keyByID)
 			if reason != "" {
-				bad = append(bad, rowError{line: line, reason: reason})
-				continue
+				return it, line, &rowError{line: line, reason: reason}
 			}
 			if it.ClientID == "" && row.get("CONSUMER_KEY") == "" {
-				bad = append(bad, rowError{line: line, reason: store.SkipUnknownApp,
-					detail: "CONSUMER_KEY_ID " + strconv.Quote(row.get("CONSUMER_KEY_ID"))})
-				continue
+				return it, line, &rowError{line: line, reason: store.SkipUnknownApp,
+					detail: "CONSUMER_KEY_ID " + strconv.Quote(row.get("CONSUMER_KEY_ID"))}
 			}
 			if scopes != nil && len(it.Scopes) == 0 {
 				it.Scopes = scopes.get(row.get("TOKEN_ID"))
 			}
-			rows, lines = append(rows, it), append(lines, line)
+			return it, line, nil
+		})
+		if err != nil {
+			return nil, interrupted(t.name, st.Line, err)
 		}
 		if err := e.ctx.Err(); err != nil {
 			return nil, interrupted(t.name, st.Line, err)

@@ -285,30 +285,24 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 	lines := make([]int64, 0, batchSize)
 	var bad []rowError // rows of the batch that could not be read or parsed
 	for batches := 0; ; {
-		rows, lines, bad = rows[:0], lines[:0], bad[:0]
-		eof := false
-		// Skipped rows count towards the batch too: a file of mostly bad
-		// rows must not keep them all in memory before the first write.
-		for len(rows)+len(bad) < batchSize {
+		var (
+			eof bool
+			err error
+		)
+		rows, lines, bad, eof, err = readBatch(rows, lines, bad, batchSize, func() (T, int64, error) {
+			var row T
 			fields, line, err := rr.next()
-			if errors.Is(err, io.EOF) {
-				eof = true
-				break
-			}
-			var re *rowError
-			if errors.As(err, &re) {
-				bad = append(bad, *re)
-				continue
-			}
 			if err != nil {
-				return nil, interrupted(name, st.Line, err)
+				return row, line, err
 			}
 			row, reason, detail := k.parse(fields)
 			if reason != "" {
-				bad = append(bad, rowError{line: line, reason: reason, detail: detail})
-				continue
+				return row, line, &rowError{line: line, reason: reason, detail: detail}
 			}
-			rows, lines = append(rows, row), append(lines, line)
+			return row, line, nil
+		})
+		if err != nil {
+			return nil, interrupted(name, st.Line, err)
 		}
 		if err := e.ctx.Err(); err != nil {
 			return nil, interrupted(name, st.Line, err)
@@ -357,6 +351,32 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 			return &sum, nil
 		}
 	}
+}
+
+// readBatch reads the next batch of rows with next into rows and lines
+// (the rows to write and their first lines) and bad (the rows to skip,
+// which next returns as a *rowError), reusing their storage. Skipped rows
+// count towards size too, so that a file of mostly bad rows does not pile
+// up its skips before the first write. eof is set when next returned
+// io.EOF; any other error of next ends the import.
+func readBatch[T any](rows []T, lines []int64, bad []rowError, size int, next func() (T, int64, error)) (
+	_ []T, _ []int64, _ []rowError, eof bool, err error) {
+	rows, lines, bad = rows[:0], lines[:0], bad[:0]
+	for len(rows)+len(bad) < size {
+		row, line, err := next()
+		var re *rowError
+		switch {
+		case errors.Is(err, io.EOF):
+			return rows, lines, bad, true, nil
+		case errors.As(err, &re):
+			bad = append(bad, *re)
+		case err != nil:
+			return rows, lines, bad, false, err
+		default:
+			rows, lines = append(rows, row), append(lines, line)
+		}
+	}
+	return rows, lines, bad, false, nil
 }
 
 // interrupted explains a stop after the rows up to line were committed.
