@@ -566,11 +566,7 @@ func importWSO2Tokens(e *env, s *store.DB, in *wso2Files, scopes *wso2Scopes, ke
 	}
 	sum := wso2TokenSummary{Skipped: map[string]int{}, Skips: []skipGroup{}}
 	st := wso2Checkpoint{Offset: t.r.offset(), Line: t.r.line()}
-	if restart {
-		if err := s.ClearImportCheckpoint(e.ctx, key); err != nil {
-			return nil, err
-		}
-	} else if v, err := s.ImportCheckpointValue(e.ctx, key); err != nil {
+	if v, err := checkpointValue(e, s, key, restart); err != nil {
 		return nil, err
 	} else if v != "" {
 		var cp wso2Checkpoint

@@ -258,11 +258,7 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 	key := k.name + ":" + id
 	sum := rowsSummary{Kind: k.name, File: name, Skips: []skipGroup{}}
 	var st importState
-	if restart {
-		if err := s.ClearImportCheckpoint(e.ctx, key); err != nil {
-			return nil, err
-		}
-	} else if v, err := s.ImportCheckpointValue(e.ctx, key); err != nil {
+	if v, err := checkpointValue(e, s, key, restart); err != nil {
 		return nil, err
 	} else if v != "" {
 		var cp importCheckpoint
@@ -351,6 +347,15 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 			return &sum, nil
 		}
 	}
+}
+
+// checkpointValue returns the checkpoint an interrupted import left under
+// key ("" for none), or drops it and returns "" when restart is set.
+func checkpointValue(e *env, s *store.DB, key string, restart bool) (string, error) {
+	if restart {
+		return "", s.ClearImportCheckpoint(e.ctx, key)
+	}
+	return s.ImportCheckpointValue(e.ctx, key)
 }
 
 // readBatch reads the next batch of rows with next into rows and lines
