@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // The store's statements, for the query-plan test in package store_test.
 var (
 	ListQuery   = listQuery
@@ -25,3 +27,15 @@ const (
 // SetSyncHook makes fn run before every WAL sync (its error fails the sync).
 // Set it before the first write.
 func (db *DB) SetSyncHook(fn func() error) { db.syncHook = fn }
+
+// HoldWriter blocks the writer with a write of its own until release is
+// called; writes submitted meanwhile queue up (QueuedWrites).
+func (db *DB) HoldWriter() (release func()) {
+	held, done := make(chan struct{}), make(chan struct{})
+	go db.update(context.Background(), func(context.Context, conn) error { close(held); <-done; return nil })
+	<-held
+	return func() { close(done) }
+}
+
+// QueuedWrites is how many writes wait for the writer.
+func (db *DB) QueuedWrites() int { return len(db.writes) }

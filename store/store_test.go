@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1267,6 +1268,62 @@ func TestTokenIDsSortByTime(t *testing.T) {
 				t.Errorf("token %d: id %q (%d ms) against the one before, %q (%d ms): out of order", i, id, ms, prev, prevMS)
 			}
 			prev, prevMS = id, ms
+		}
+	}
+}
+
+// Revoking one token from many goroutines at once revokes it once: all
+// of them are queued before the first one runs, and exactly one caller is
+// told it revoked the token (with the access token of its grant, for a
+// refresh token), the others that it was already revoked.
+func TestConcurrentRevocationsOfOneTokenRevokeItOnce(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, store.Options{})
+	mustApp(t, db, "c1")
+	for _, refresh := range []bool{false, true} {
+		iss := mustIssue(t, db, "c1", "alice", true)
+		r := tokenadmin.RevokeRequest{TokenID: iss.Access.ID, Actor: "root"}
+		wantCount := 1
+		if refresh {
+			r.TokenID, wantCount = iss.Refresh.ID, 2
+		}
+		release := db.HoldWriter()
+		results := make([]*tokenadmin.RevokeResult, 16)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Go(func() {
+				res, err := db.RevokeToken(context.Background(), r)
+				if err != nil {
+					t.Errorf("RevokeToken: %v", err)
+					return
+				}
+				results[i] = res
+			})
+		}
+		for db.QueuedWrites() < len(results) {
+			runtime.Gosched()
+		}
+		release()
+		wg.Wait()
+		revoked := 0
+		for _, res := range results {
+			if res == nil {
+				continue
+			}
+			if res.TokenID != r.TokenID {
+				t.Errorf("result for %s, want %s", res.TokenID, r.TokenID)
+			}
+			if res.Revoked {
+				revoked++
+				if res.Count != wantCount {
+					t.Errorf("refresh=%v: the revoking call counted %d tokens, want %d", refresh, res.Count, wantCount)
+				}
+			} else if res.Count != 0 {
+				t.Errorf("refresh=%v: a call that did not revoke counted %d", refresh, res.Count)
+			}
+		}
+		if revoked != 1 {
+			t.Errorf("refresh=%v: %d of 16 calls revoked the token, want exactly 1", refresh, revoked)
 		}
 	}
 }
