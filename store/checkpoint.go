@@ -68,8 +68,15 @@ func (p ioPriority) String() string {
 // defaultCkptTuning; BenchmarkStalls swaps in others to compare within one
 // run (docs/stalls.md).
 type ckptTuning struct {
+	// off: no checkpoints at all, to measure what the background work
+	// costs requests without them (a benchmark's diagnosis only: the WAL
+	// grows without bound).
+	off bool
 	// restart: RESTART a big WAL once a passive round copied it (restart).
 	restart bool
+	// restartBusy is the RESTART's busy timeout: how long it may wait for
+	// the write lock and for the readers of old frames.
+	restartBusy time.Duration
 	// ioprio is the checkpointer thread's I/O priority during passive
 	// rounds; RESTART, which holds the writer, runs at the default.
 	ioprio ioPriority
@@ -86,8 +93,9 @@ type ckptTuning struct {
 
 // defaultCkptTuning is the checkpointer's production tuning.
 var defaultCkptTuning = ckptTuning{
-	restart:    true,
-	softFrames: walSoftFrames,
+	restart:     true,
+	restartBusy: restartBusy,
+	softFrames:  walSoftFrames,
 }
 
 // ckptState is what the checkpointer has seen, for benchmarks, and the
@@ -95,6 +103,8 @@ var defaultCkptTuning = ckptTuning{
 type ckptState struct {
 	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
 	longest atomic.Int64 // the longest checkpoint so far, in ns
+	// the longest RESTART so far (in ns), which holds the writer
+	longestRestart atomic.Int64
 	// tune, when set, replaces defaultCkptTuning (benchmarks only).
 	tune atomic.Pointer[ckptTuning]
 }
@@ -106,10 +116,13 @@ func (s *ckptState) tuning() *ckptTuning {
 	return &defaultCkptTuning
 }
 
-func (s *ckptState) record(d time.Duration) {
+func (s *ckptState) record(d time.Duration) { raise(&s.longest, d) }
+
+// raise makes v at least d.
+func raise(v *atomic.Int64, d time.Duration) {
 	for {
-		old := s.longest.Load()
-		if int64(d) <= old || s.longest.CompareAndSwap(old, int64(d)) {
+		old := v.Load()
+		if int64(d) <= old || v.CompareAndSwap(old, int64(d)) {
 			return
 		}
 	}
@@ -153,6 +166,10 @@ func (db *DB) checkpointer(cp *sql.DB) {
 			}
 			applied = t.ioprio
 		}
+		if t.off {
+			timer.Reset(checkpointInterval)
+			continue
+		}
 		logFrames, err := db.checkpointRound(cp, t, applied)
 		if err != nil && db.log != nil {
 			db.log("WAL checkpoint failed", err)
@@ -192,8 +209,9 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, 
 				setThreadIOPriority(ioPriority{})
 			}
 			began = time.Now()
-			err = restart(cp)
+			err = restart(cp, t.restartBusy)
 			db.ckpt.record(time.Since(began))
+			raise(&db.ckpt.longestRestart, time.Since(began))
 			if prio != (ioPriority{}) {
 				setThreadIOPriority(prio)
 			}
@@ -224,7 +242,7 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, 
 // (docs/stalls.md). RESTART holds the writer lock while it waits for the
 // readers of old frames, so it waits at most restartBusy for them and
 // otherwise gives up until the next round.
-func restart(cp *sql.DB) error {
+func restart(cp *sql.DB, busyTimeout time.Duration) error {
 	ctx := context.Background()
 	c, err := cp.Conn(ctx)
 	if err != nil {
@@ -232,7 +250,7 @@ func restart(cp *sql.DB) error {
 	}
 	defer c.Close()
 	var busy, logFrames, done int
-	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartBusy.Milliseconds()))
+	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout.Milliseconds()))
 	if err == nil {
 		err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done)
 	}

@@ -14,6 +14,12 @@ func (db *DB) CheckpointPending() int64 { return db.ckpt.pending.Load() }
 // LongestCheckpoint returns the longest checkpoint since Open and resets it.
 func (db *DB) LongestCheckpoint() time.Duration { return time.Duration(db.ckpt.longest.Swap(0)) }
 
+// LongestRestart returns the longest RESTART checkpoint since Open and
+// resets it.
+func (db *DB) LongestRestart() time.Duration {
+	return time.Duration(db.ckpt.longestRestart.Swap(0))
+}
+
 // stallVariants are the checkpointer tunings BenchmarkStalls compares
 // (docs/stalls.md), by name; "default" is production's.
 var stallVariants = map[string]ckptTuning{
@@ -29,6 +35,15 @@ var stallVariants = map[string]ckptTuning{
 		t.ioprio = ioPriority{class: ioprioIdle}
 		return t
 	}(),
+	"off": func() ckptTuning { t := defaultCkptTuning; t.off = true; return t }(),
+	"backlog": func() ckptTuning {
+		t := defaultCkptTuning
+		t.backlogFrames, t.backlogInterval = 256, 20*time.Millisecond
+		return t
+	}(),
+	"restart1ms": func() ckptTuning { t := defaultCkptTuning; t.restartBusy = time.Millisecond; return t }(),
+	"restart0":   func() ckptTuning { t := defaultCkptTuning; t.restartBusy = 0; return t }(),
+	"soft":       func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
 	"rounds": func() ckptTuning {
 		t := defaultCkptTuning
 		t.backlogFrames, t.backlogInterval, t.softFrames = 256, 20*time.Millisecond, 2048
