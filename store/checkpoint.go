@@ -25,8 +25,13 @@ const (
 	// below it; reaching it takes a reader that never lets go.
 	walHardLimit = 1 << 30
 	// walRestartFrames is the WAL size (in frames) from which a completely
-	// copied WAL is restarted by a RESTART checkpoint (see restart).
-	walRestartFrames = 4096 // 16 MiB
+	// copied WAL is restarted by a RESTART checkpoint (see restart). Each
+	// RESTART holds the writer for 40–60 ms on the 2-core VM, which is
+	// most of the requests' p99 under load (docs/stalls.md, 2026-11-29):
+	// at 64 MiB there are four times fewer of them than at 16 MiB. It is
+	// also where bulk work pauses (walSoftFrames) and where the writer's
+	// journal_size_limit truncates the WAL back to.
+	walRestartFrames = 16384 // 64 MiB
 	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN), and
 	// restartBusy the shorter one of a RESTART checkpoint, which holds
 	// the writer while it waits.
@@ -74,6 +79,9 @@ type ckptTuning struct {
 	off bool
 	// restart: RESTART a big WAL once a passive round copied it (restart).
 	restart bool
+	// restartFrames: the WAL size (in frames) from which a completely
+	// copied WAL is restarted.
+	restartFrames int
 	// restartBusy is the RESTART's busy timeout: how long it may wait for
 	// the write lock and for the readers of old frames.
 	restartBusy time.Duration
@@ -93,9 +101,10 @@ type ckptTuning struct {
 
 // defaultCkptTuning is the checkpointer's production tuning.
 var defaultCkptTuning = ckptTuning{
-	restart:     true,
-	restartBusy: restartBusy,
-	softFrames:  walSoftFrames,
+	restart:       true,
+	restartFrames: walRestartFrames,
+	restartBusy:   restartBusy,
+	softFrames:    walSoftFrames,
 }
 
 // ckptState is what the checkpointer has seen, for benchmarks, and the
@@ -201,7 +210,7 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, 
 	first := logFrames
 	// A big WAL, completely copied: copy again what came in
 	// meanwhile until that is little, then restart the WAL.
-	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= walRestartFrames && i < 4; i++ {
+	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && i < 4; i++ {
 		if logFrames == done && copied <= restartSlack {
 			// RESTART holds the writer until its fsync returns: not at a
 			// low priority.

@@ -32,14 +32,18 @@ import (
 //     transaction (an UPDATE of 100,000 rows, held back by a reader until
 //     the writers start) into the database file.
 //
-// It runs with the checkpointer's WAL restart off (as before
-// docs/stalls.md) and on, on copies of one database.
+// It runs once per checkpointer tuning (store.StallVariants: "default" is
+// production's; the others are what docs/stalls.md compares), each on a
+// fresh copy of one database, so that A/B comparisons are within one run;
+// TOKENADMIN_STALL_VARIANTS="default norestart" picks some.
 //
 // Each phase reports p50, p99, p99.9 and max in µs; checkpoint-longest-ms
-// is the longest single checkpoint of the whole run. Run it at least three
-// times, niced, as the disk is shared and noisy:
+// is the longest single checkpoint of the whole run, restart-longest-ms
+// the longest RESTART (which holds the writer), and *-wal-peak-MiB the
+// largest the WAL grew during purge and bulk. Run it unniced, with nothing
+// else running, at least twice:
 //
-//	nice -n 10 go test ./store -run '^$' -bench Stalls -benchtime 1x -count 3
+//	go test ./store -run '^$' -bench Stalls -benchtime 1x -count 2
 func BenchmarkStalls(b *testing.B) {
 	n := 2 * benchTokens(b)
 	template := purgeTemplate(b, n)
