@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -24,8 +25,13 @@ const (
 	// below it; reaching it takes a reader that never lets go.
 	walHardLimit = 1 << 30
 	// walRestartFrames is the WAL size (in frames) from which a completely
-	// copied WAL is restarted by a RESTART checkpoint (see restart).
-	walRestartFrames = 4096 // 16 MiB
+	// copied WAL is restarted by a RESTART checkpoint (see restart). Each
+	// RESTART holds the writer for 40–60 ms on the 2-core VM, which is
+	// most of the requests' p99 under load (docs/stalls.md, 2026-11-29):
+	// at 64 MiB there are four times fewer of them than at 16 MiB. It is
+	// also where bulk work pauses (walSoftFrames) and where the writer's
+	// journal_size_limit truncates the WAL back to.
+	walRestartFrames = 16384 // 64 MiB
 	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN), and
 	// restartBusy the shorter one of a RESTART checkpoint, which holds
 	// the writer while it waits.
@@ -37,18 +43,95 @@ const (
 	restartSlack = 64
 )
 
-// ckptState is what the checkpointer has seen, for benchmarks.
+// ioPriority is an I/O scheduling class and level (ioprio_set(2)).
+type ioPriority struct{ class, level int }
+
+// I/O priority classes (linux/ioprio.h). ioprioNone is the default: the
+// priority follows the thread's CPU nice value, best-effort level 4 here.
+const (
+	ioprioNone       = 0
+	ioprioRealtime   = 1
+	ioprioBestEffort = 2
+	ioprioIdle       = 3
+)
+
+func (p ioPriority) String() string {
+	switch p.class {
+	case ioprioNone:
+		return "none"
+	case ioprioRealtime:
+		return fmt.Sprintf("rt/%d", p.level)
+	case ioprioBestEffort:
+		return fmt.Sprintf("be/%d", p.level)
+	case ioprioIdle:
+		return "idle"
+	}
+	return fmt.Sprintf("class%d/%d", p.class, p.level)
+}
+
+// ckptTuning is how the checkpointer works. Production uses
+// defaultCkptTuning; BenchmarkStalls swaps in others to compare within one
+// run (docs/stalls.md).
+type ckptTuning struct {
+	// off: no checkpoints at all, to measure what the background work
+	// costs requests without them (a benchmark's diagnosis only: the WAL
+	// grows without bound).
+	off bool
+	// restart: RESTART a big WAL once a passive round copied it (restart).
+	restart bool
+	// restartFrames: the WAL size (in frames) from which a completely
+	// copied WAL is restarted.
+	restartFrames int
+	// restartBusy is the RESTART's busy timeout: how long it may wait for
+	// the write lock and for the readers of old frames.
+	restartBusy time.Duration
+	// ioprio is the checkpointer thread's I/O priority during passive
+	// rounds; RESTART, which holds the writer, runs at the default.
+	ioprio ioPriority
+	// backlogFrames: a round that found at least this many frames new
+	// since the previous one brings the next round forward to
+	// backlogInterval, so that each round copies (and its database fsync
+	// writes back) less. 0: every round is checkpointInterval apart.
+	backlogFrames   int
+	backlogInterval time.Duration
+	// softFrames is how far (in frames) the checkpoint may lag before bulk
+	// work pauses (walBehind).
+	softFrames int
+}
+
+// defaultCkptTuning is the checkpointer's production tuning.
+var defaultCkptTuning = ckptTuning{
+	restart:       true,
+	restartFrames: walRestartFrames,
+	restartBusy:   restartBusy,
+	softFrames:    walSoftFrames,
+}
+
+// ckptState is what the checkpointer has seen, for benchmarks, and the
+// tuning they set.
 type ckptState struct {
 	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
 	longest atomic.Int64 // the longest checkpoint so far, in ns
-	// noRestart turns restart off, for benchmarks to compare.
-	noRestart atomic.Bool
+	// the longest RESTART so far (in ns), which holds the writer
+	longestRestart atomic.Int64
+	// tune, when set, replaces defaultCkptTuning (benchmarks only).
+	tune atomic.Pointer[ckptTuning]
 }
 
-func (s *ckptState) record(d time.Duration) {
+func (s *ckptState) tuning() *ckptTuning {
+	if t := s.tune.Load(); t != nil {
+		return t
+	}
+	return &defaultCkptTuning
+}
+
+func (s *ckptState) record(d time.Duration) { raise(&s.longest, d) }
+
+// raise makes v at least d.
+func raise(v *atomic.Int64, d time.Duration) {
 	for {
-		old := s.longest.Load()
-		if int64(d) <= old || s.longest.CompareAndSwap(old, int64(d)) {
+		old := v.Load()
+		if int64(d) <= old || v.CompareAndSwap(old, int64(d)) {
 			return
 		}
 	}
@@ -61,39 +144,101 @@ func (s *ckptState) record(d time.Duration) {
 // "everything", so it raises walBehind for bulk work to pause on; and a
 // WAL it did copy completely is restarted by restart, since the writer
 // rarely gets to.
+//
+// The goroutine stays on one OS thread, because an I/O priority belongs to
+// a thread: SQLite copies pages and fsyncs the database file in the
+// calling thread, so the write-back of a round is submitted with this
+// thread's priority. The thread ends with the goroutine (it is never
+// unlocked), so no other goroutine inherits the priority.
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
-	db.every(checkpointInterval, "WAL checkpoint failed", func(context.Context) error {
-		mode := "PASSIVE"
-		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
-			mode = "TRUNCATE"
+	runtime.LockOSThread()
+	var (
+		applied ioPriority // this thread's priority
+		warned  bool
+		last    int // the WAL's frames at the previous round
+	)
+	timer := time.NewTimer(checkpointInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-timer.C:
 		}
-		began := time.Now()
-		logFrames, done, err := checkpoint(cp, mode)
-		db.ckpt.record(time.Since(began))
-		// A big WAL, completely copied: copy again what came in
-		// meanwhile until that is little, then restart the WAL.
-		for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && !db.ckpt.noRestart.Load() && logFrames >= walRestartFrames && i < 4; i++ {
-			if logFrames == done && copied <= restartSlack {
-				began = time.Now()
-				err = restart(cp)
-				db.ckpt.record(time.Since(began))
-				break
+		t := db.ckpt.tuning()
+		if t.ioprio != applied {
+			if err := setThreadIOPriority(t.ioprio); err != nil && !warned && db.log != nil {
+				warned = true
+				db.log("WAL checkpoint: I/O priority not set", err)
 			}
-			prev := logFrames
+			applied = t.ioprio
+		}
+		if t.off {
+			timer.Reset(checkpointInterval)
+			continue
+		}
+		logFrames, err := db.checkpointRound(cp, t, applied)
+		if err != nil && db.log != nil {
+			db.log("WAL checkpoint failed", err)
+		}
+		fresh := logFrames - last
+		if logFrames < last { // the WAL started over
+			fresh = logFrames
+		}
+		last = logFrames
+		next := checkpointInterval
+		if t.backlogFrames > 0 && fresh >= t.backlogFrames {
+			next = t.backlogInterval
+		}
+		timer.Reset(next)
+	}
+}
+
+// checkpointRound runs one round: a passive checkpoint (TRUNCATE past
+// walHardLimit), then, for a big WAL that it copied completely, restart.
+// It returns the WAL's size in frames at the first checkpoint.
+func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, error) {
+	mode := "PASSIVE"
+	if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
+		mode = "TRUNCATE"
+	}
+	began := time.Now()
+	logFrames, done, err := checkpoint(cp, mode)
+	db.ckpt.record(time.Since(began))
+	first := logFrames
+	// A big WAL, completely copied: copy again what came in
+	// meanwhile until that is little, then restart the WAL.
+	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && i < 4; i++ {
+		if logFrames == done && copied <= restartSlack {
+			// RESTART holds the writer until its fsync returns: not at a
+			// low priority.
+			if prio != (ioPriority{}) {
+				setThreadIOPriority(ioPriority{})
+			}
 			began = time.Now()
-			logFrames, done, err = checkpoint(cp, mode)
+			err = restart(cp, t.restartBusy)
 			db.ckpt.record(time.Since(began))
-			copied = logFrames - prev
+			raise(&db.ckpt.longestRestart, time.Since(began))
+			if prio != (ioPriority{}) {
+				setThreadIOPriority(prio)
+			}
+			break
 		}
-		db.countErr(ErrCheckpoint, err)
-		if err == nil {
-			db.ckpt.pending.Store(int64(logFrames - done))
-			db.walBehind.Store(logFrames-done > walSoftFrames || (logFrames > walSoftFrames && done < logFrames))
-		}
-		return err
-	})
+		prev := logFrames
+		began = time.Now()
+		logFrames, done, err = checkpoint(cp, mode)
+		db.ckpt.record(time.Since(began))
+		copied = logFrames - prev
+	}
+	db.countErr(ErrCheckpoint, err)
+	if err == nil {
+		db.ckpt.pending.Store(int64(logFrames - done))
+		soft := t.softFrames
+		db.walBehind.Store(logFrames-done > soft || (logFrames > soft && done < logFrames))
+	}
+	return first, err
 }
 
 // restart runs a RESTART checkpoint on a WAL that the last passive one
@@ -106,7 +251,7 @@ func (db *DB) checkpointer(cp *sql.DB) {
 // (docs/stalls.md). RESTART holds the writer lock while it waits for the
 // readers of old frames, so it waits at most restartBusy for them and
 // otherwise gives up until the next round.
-func restart(cp *sql.DB) error {
+func restart(cp *sql.DB, busyTimeout time.Duration) error {
 	ctx := context.Background()
 	c, err := cp.Conn(ctx)
 	if err != nil {
@@ -114,7 +259,7 @@ func restart(cp *sql.DB) error {
 	}
 	defer c.Close()
 	var busy, logFrames, done int
-	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartBusy.Milliseconds()))
+	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout.Milliseconds()))
 	if err == nil {
 		err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done)
 	}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,21 +32,29 @@ import (
 //     transaction (an UPDATE of 100,000 rows, held back by a reader until
 //     the writers start) into the database file.
 //
-// It runs with the checkpointer's WAL restart off (as before
-// docs/stalls.md) and on, on copies of one database.
+// It runs once per checkpointer tuning (store.StallVariants: "default" is
+// production's; the others are what docs/stalls.md compares), each on a
+// fresh copy of one database, so that A/B comparisons are within one run;
+// TOKENADMIN_STALL_VARIANTS="default norestart" picks some.
 //
 // Each phase reports p50, p99, p99.9 and max in µs; checkpoint-longest-ms
-// is the longest single checkpoint of the whole run. Run it at least three
-// times, niced, as the disk is shared and noisy:
+// is the longest single checkpoint of the whole run, restart-longest-ms
+// the longest RESTART (which holds the writer), and *-wal-peak-MiB the
+// largest the WAL grew during purge and bulk. Run it unniced, with nothing
+// else running, at least twice:
 //
-//	nice -n 10 go test ./store -run '^$' -bench Stalls -benchtime 1x -count 3
+//	go test ./store -run '^$' -bench Stalls -benchtime 1x -count 2
 func BenchmarkStalls(b *testing.B) {
 	n := 2 * benchTokens(b)
 	template := purgeTemplate(b, n)
-	for _, restart := range []bool{false, true} {
-		b.Run(fmt.Sprintf("restart=%v", restart), func(b *testing.B) {
+	variants := strings.Fields(os.Getenv("TOKENADMIN_STALL_VARIANTS"))
+	if len(variants) == 0 {
+		variants = store.StallVariants()
+	}
+	for _, v := range variants {
+		b.Run("variant="+v, func(b *testing.B) {
 			for range b.N {
-				benchStalls(b, template, n, restart)
+				benchStalls(b, template, n, v)
 			}
 		})
 	}
@@ -129,40 +139,61 @@ func foreground(b *testing.B, db *store.DB, stop func(done int64) bool) latencie
 }
 
 // during runs the foreground writers while work runs, and returns their
-// latencies and how long work took.
-func during(b *testing.B, db *store.DB, work func() error) (latencies, time.Duration) {
+// latencies, how long work took, and the largest the WAL file was meanwhile
+// (in MiB, sampled every millisecond), which shows a checkpoint falling
+// behind.
+func during(b *testing.B, db *store.DB, work func() error) (latencies, time.Duration, float64) {
 	b.Helper()
 	var stop atomic.Bool
 	done := make(chan latencies)
 	go func() { done <- foreground(b, db, func(int64) bool { return stop.Load() }) }()
+	peak := make(chan int64)
+	go func() {
+		var most int64
+		for !stop.Load() {
+			if fi, err := os.Stat(db.Path() + "-wal"); err == nil {
+				most = max(most, fi.Size())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		peak <- most
+	}()
 	t0 := time.Now()
 	err := work()
 	took := time.Since(t0)
 	stop.Store(true)
 	lat := <-done
+	walPeak := float64(<-peak) / (1 << 20)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return lat, took
+	return lat, took, walPeak
 }
 
-func benchStalls(b *testing.B, template string, n int, restart bool) {
+func benchStalls(b *testing.B, template string, n int, variant string) {
 	b.StopTimer()
 	ctx := context.Background()
 	path := copyDB(b, template)
+	// The copy (and the template, the first time) is still in the page
+	// cache: written back during the phases, it would be measured as
+	// theirs.
+	syscall.Sync()
 	fsync := fsyncFloor(b, filepath.Dir(path), 400)
 	later := benchEpoch.Add(8 * 24 * time.Hour)
 	db := openAt(b, path, store.Options{Now: func() time.Time { return later }})
-	db.SetWALRestart(restart)
+	if err := db.SetStallVariant(variant); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "other", Name: "Other"}); err != nil {
 		b.Fatal(err)
 	}
 	db.LongestCheckpoint()
+	db.LongestRestart()
 	b.StartTimer()
 
 	alone := foreground(b, db, func(done int64) bool { return done >= 2000 })
 
-	purge, purgeTook := during(b, db, func() error {
+	purge, purgeTook, purgeWAL := during(b, db, func() error {
 		res, err := db.Purge(ctx, store.PurgeOptions{})
 		if err == nil && res.Total() != int64(n) {
 			err = fmt.Errorf("Purge = %+v; want %d tokens", res, n)
@@ -170,7 +201,7 @@ func benchStalls(b *testing.B, template string, n int, restart bool) {
 		return err
 	})
 
-	bulk, bulkTook := during(b, db, func() error {
+	bulk, bulkTook, bulkWAL := during(b, db, func() error {
 		revoked, err := db.RevokeTokens(ctx, tokenadmin.BulkRevoke{ClientID: "seed-app-0", Actor: "bench", Reason: "bulk"})
 		if err == nil && revoked != 100_000 {
 			err = fmt.Errorf("RevokeTokens = %d; want 100000", revoked)
@@ -178,59 +209,71 @@ func benchStalls(b *testing.B, template string, n int, restart bool) {
 		return err
 	})
 
-	// A reader holds the checkpoint back while a large transaction goes
-	// into the WAL; the writers start, the reader lets go, and the
-	// checkpointer's next round copies all of it.
-	raw := rawDB(b, path)
-	reader, err := raw.Conn(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var one int
-	if _, err := reader.ExecContext(ctx, `BEGIN`); err != nil {
-		b.Fatal(err)
-	}
-	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM apps`).Scan(&one); err != nil {
-		b.Fatal(err)
-	}
-	res, err := raw.ExecContext(ctx, `UPDATE tokens SET scope = 'checkpoint ' || id WHERE user_name LIKE 'live%'`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if rows, _ := res.RowsAffected(); rows != 100_000 {
-		b.Fatalf("big update: %d rows, want 100000", rows)
-	}
-	// The checkpointer records what is left after each round.
-	for deadline := time.Now().Add(time.Minute); db.CheckpointPending() < 1000; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.Fatal("the checkpointer never saw the big WAL")
+	// The checkpoint phase needs a checkpointer ("off" has none).
+	var (
+		ckpt     latencies
+		ckptTook time.Duration
+	)
+	if variant != "off" {
+		// A reader holds the checkpoint back while a large transaction goes
+		// into the WAL; the writers start, the reader lets go, and the
+		// checkpointer's next round copies all of it.
+		raw := rawDB(b, path)
+		reader, err := raw.Conn(ctx)
+		if err != nil {
+			b.Fatal(err)
 		}
-	}
-	ckpt, ckptTook := during(b, db, func() error {
-		if _, err := reader.ExecContext(ctx, `COMMIT`); err != nil {
-			return err
+		var one int
+		if _, err := reader.ExecContext(ctx, `BEGIN`); err != nil {
+			b.Fatal(err)
 		}
-		reader.Close()
-		deadline := time.Now().Add(time.Minute)
-		for db.CheckpointPending() >= 1000 {
+		if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM apps`).Scan(&one); err != nil {
+			b.Fatal(err)
+		}
+		res, err := raw.ExecContext(ctx, `UPDATE tokens SET scope = 'checkpoint ' || id WHERE user_name LIKE 'live%'`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rows, _ := res.RowsAffected(); rows != 100_000 {
+			b.Fatalf("big update: %d rows, want 100000", rows)
+		}
+		// The checkpointer records what is left after each round.
+		for deadline := time.Now().Add(time.Minute); db.CheckpointPending() < 1000; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
-				return fmt.Errorf("the checkpoint did not catch up in a minute (%d frames left)", db.CheckpointPending())
+				b.Fatal("the checkpointer never saw the big WAL")
 			}
-			time.Sleep(time.Millisecond)
 		}
-		return nil
-	})
+		ckpt, ckptTook, _ = during(b, db, func() error {
+			if _, err := reader.ExecContext(ctx, `COMMIT`); err != nil {
+				return err
+			}
+			reader.Close()
+			deadline := time.Now().Add(time.Minute)
+			for db.CheckpointPending() >= 1000 {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the checkpoint did not catch up in a minute (%d frames left)", db.CheckpointPending())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			return nil
+		})
+	}
 	b.StopTimer()
 
 	fsync.report(b, "fsync")
 	alone.report(b, "alone")
 	purge.report(b, "purge")
 	bulk.report(b, "bulk")
-	ckpt.report(b, "ckpt")
+	if ckpt != nil {
+		ckpt.report(b, "ckpt")
+	}
 	b.ReportMetric(purgeTook.Seconds(), "purge-s")
 	b.ReportMetric(bulkTook.Seconds(), "bulk-s")
 	b.ReportMetric(ckptTook.Seconds(), "ckpt-s")
+	b.ReportMetric(purgeWAL, "purge-wal-peak-MiB")
+	b.ReportMetric(bulkWAL, "bulk-wal-peak-MiB")
 	b.ReportMetric(float64(db.LongestCheckpoint().Milliseconds()), "checkpoint-longest-ms")
+	b.ReportMetric(float64(db.LongestRestart().Milliseconds()), "restart-longest-ms")
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // CheckpointPending returns how many WAL frames the last checkpoint left
 // outside the database file (-1 before the first checkpoint completes is
@@ -10,6 +14,60 @@ func (db *DB) CheckpointPending() int64 { return db.ckpt.pending.Load() }
 // LongestCheckpoint returns the longest checkpoint since Open and resets it.
 func (db *DB) LongestCheckpoint() time.Duration { return time.Duration(db.ckpt.longest.Swap(0)) }
 
-// SetWALRestart turns the checkpointer's RESTART of a big, completely
-// copied WAL on (the default) or off, for BenchmarkStalls to compare.
-func (db *DB) SetWALRestart(on bool) { db.ckpt.noRestart.Store(!on) }
+// LongestRestart returns the longest RESTART checkpoint since Open and
+// resets it.
+func (db *DB) LongestRestart() time.Duration {
+	return time.Duration(db.ckpt.longestRestart.Swap(0))
+}
+
+// stallVariants are the checkpointer tunings BenchmarkStalls compares
+// (docs/stalls.md), by name; "default" is production's.
+var stallVariants = map[string]ckptTuning{
+	"default":   defaultCkptTuning,
+	"norestart": func() ckptTuning { t := defaultCkptTuning; t.restart = false; return t }(),
+	"ckpt-be7": func() ckptTuning {
+		t := defaultCkptTuning
+		t.ioprio = ioPriority{class: ioprioBestEffort, level: 7}
+		return t
+	}(),
+	"ckpt-idle": func() ckptTuning {
+		t := defaultCkptTuning
+		t.ioprio = ioPriority{class: ioprioIdle}
+		return t
+	}(),
+	"off": func() ckptTuning { t := defaultCkptTuning; t.off = true; return t }(),
+	"backlog": func() ckptTuning {
+		t := defaultCkptTuning
+		t.backlogFrames, t.backlogInterval = 256, 20*time.Millisecond
+		return t
+	}(),
+	"restart1ms": func() ckptTuning { t := defaultCkptTuning; t.restartBusy = time.Millisecond; return t }(),
+	"restart0":   func() ckptTuning { t := defaultCkptTuning; t.restartBusy = 0; return t }(),
+	"restart16":  func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 4096; return t }(),
+	"soft":       func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
+	"rounds": func() ckptTuning {
+		t := defaultCkptTuning
+		t.backlogFrames, t.backlogInterval, t.softFrames = 256, 20*time.Millisecond, 2048
+		return t
+	}(),
+}
+
+// StallVariants returns the names of the tunings SetStallVariant knows.
+func StallVariants() []string {
+	names := make([]string, 0, len(stallVariants))
+	for name := range stallVariants {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// SetStallVariant makes the checkpointer work as the named variant.
+func (db *DB) SetStallVariant(name string) error {
+	t, ok := stallVariants[name]
+	if !ok {
+		return fmt.Errorf("no stall variant %q (have %v)", name, StallVariants())
+	}
+	db.ckpt.tune.Store(&t)
+	return nil
+}
