@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -43,32 +42,6 @@ const (
 	restartSlack = 64
 )
 
-// ioPriority is an I/O scheduling class and level (ioprio_set(2)).
-type ioPriority struct{ class, level int }
-
-// I/O priority classes (linux/ioprio.h). ioprioNone is the default: the
-// priority follows the thread's CPU nice value, best-effort level 4 here.
-const (
-	ioprioNone       = 0
-	ioprioRealtime   = 1
-	ioprioBestEffort = 2
-	ioprioIdle       = 3
-)
-
-func (p ioPriority) String() string {
-	switch p.class {
-	case ioprioNone:
-		return "none"
-	case ioprioRealtime:
-		return fmt.Sprintf("rt/%d", p.level)
-	case ioprioBestEffort:
-		return fmt.Sprintf("be/%d", p.level)
-	case ioprioIdle:
-		return "idle"
-	}
-	return fmt.Sprintf("class%d/%d", p.class, p.level)
-}
-
 // ckptTuning is how the checkpointer works. Production uses
 // defaultCkptTuning; BenchmarkStalls swaps in others to compare within one
 // run (docs/stalls.md).
@@ -85,9 +58,6 @@ type ckptTuning struct {
 	// restartBusy is the RESTART's busy timeout: how long it may wait for
 	// the write lock and for the readers of old frames.
 	restartBusy time.Duration
-	// ioprio is the checkpointer thread's I/O priority during passive
-	// rounds; RESTART, which holds the writer, runs at the default.
-	ioprio ioPriority
 	// backlogFrames: a round that found at least this many frames new
 	// since the previous one brings the next round forward to
 	// backlogInterval, so that each round copies (and its database fsync
@@ -144,21 +114,10 @@ func raise(v *atomic.Int64, d time.Duration) {
 // "everything", so it raises walBehind for bulk work to pause on; and a
 // WAL it did copy completely is restarted by restart, since the writer
 // rarely gets to.
-//
-// The goroutine stays on one OS thread, because an I/O priority belongs to
-// a thread: SQLite copies pages and fsyncs the database file in the
-// calling thread, so the write-back of a round is submitted with this
-// thread's priority. The thread ends with the goroutine (it is never
-// unlocked), so no other goroutine inherits the priority.
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
-	runtime.LockOSThread()
-	var (
-		applied ioPriority // this thread's priority
-		warned  bool
-		last    int // the WAL's frames at the previous round
-	)
+	last := 0 // the WAL's frames at the previous round
 	timer := time.NewTimer(checkpointInterval)
 	defer timer.Stop()
 	for {
@@ -168,18 +127,11 @@ func (db *DB) checkpointer(cp *sql.DB) {
 		case <-timer.C:
 		}
 		t := db.ckpt.tuning()
-		if t.ioprio != applied {
-			if err := setThreadIOPriority(t.ioprio); err != nil && !warned && db.log != nil {
-				warned = true
-				db.log("WAL checkpoint: I/O priority not set", err)
-			}
-			applied = t.ioprio
-		}
 		if t.off {
 			timer.Reset(checkpointInterval)
 			continue
 		}
-		logFrames, err := db.checkpointRound(cp, t, applied)
+		logFrames, err := db.checkpointRound(cp, t)
 		if err != nil && db.log != nil {
 			db.log("WAL checkpoint failed", err)
 		}
@@ -199,7 +151,7 @@ func (db *DB) checkpointer(cp *sql.DB) {
 // checkpointRound runs one round: a passive checkpoint (TRUNCATE past
 // walHardLimit), then, for a big WAL that it copied completely, restart.
 // It returns the WAL's size in frames at the first checkpoint.
-func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, error) {
+func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	mode := "PASSIVE"
 	if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
 		mode = "TRUNCATE"
@@ -212,18 +164,10 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning, prio ioPriority) (int, 
 	// meanwhile until that is little, then restart the WAL.
 	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && i < 4; i++ {
 		if logFrames == done && copied <= restartSlack {
-			// RESTART holds the writer until its fsync returns: not at a
-			// low priority.
-			if prio != (ioPriority{}) {
-				setThreadIOPriority(ioPriority{})
-			}
 			began = time.Now()
 			err = restart(cp, t.restartBusy)
 			db.ckpt.record(time.Since(began))
 			raise(&db.ckpt.longestRestart, time.Since(began))
-			if prio != (ioPriority{}) {
-				setThreadIOPriority(prio)
-			}
 			break
 		}
 		prev := logFrames

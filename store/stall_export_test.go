@@ -25,17 +25,7 @@ func (db *DB) LongestRestart() time.Duration {
 var stallVariants = map[string]ckptTuning{
 	"default":   defaultCkptTuning,
 	"norestart": func() ckptTuning { t := defaultCkptTuning; t.restart = false; return t }(),
-	"ckpt-be7": func() ckptTuning {
-		t := defaultCkptTuning
-		t.ioprio = ioPriority{class: ioprioBestEffort, level: 7}
-		return t
-	}(),
-	"ckpt-idle": func() ckptTuning {
-		t := defaultCkptTuning
-		t.ioprio = ioPriority{class: ioprioIdle}
-		return t
-	}(),
-	"off": func() ckptTuning { t := defaultCkptTuning; t.off = true; return t }(),
+	"off":       func() ckptTuning { t := defaultCkptTuning; t.off = true; return t }(),
 	"backlog": func() ckptTuning {
 		t := defaultCkptTuning
 		t.backlogFrames, t.backlogInterval = 256, 20*time.Millisecond
