@@ -27,10 +27,12 @@ const (
 	// copied WAL is restarted by a RESTART checkpoint (see restart). Each
 	// RESTART holds the writer for 40–60 ms on the 2-core VM, which is
 	// most of the requests' p99 under load (docs/stalls.md, 2026-11-29):
-	// at 64 MiB there are four times fewer of them than at 16 MiB. It is
-	// also where bulk work pauses (walSoftFrames) and where the writer's
-	// journal_size_limit truncates the WAL back to.
-	walRestartFrames = 16384 // 64 MiB
+	// at 256 MiB there are sixteen times fewer of them than at 16 MiB
+	// (under 4k revocations a second, one every 3 s or so). Past it, bulk
+	// work also pauses until a round copies the WAL completely, so that
+	// the RESTART can happen. After a restart the writer's
+	// journal_size_limit truncates the file back to 64 MiB.
+	walRestartFrames = 65536 // 256 MiB
 	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN), and
 	// restartBusy the shorter one of a RESTART checkpoint, which holds
 	// the writer while it waits.
@@ -180,7 +182,7 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	if err == nil {
 		db.ckpt.pending.Store(int64(logFrames - done))
 		soft := t.softFrames
-		db.walBehind.Store(logFrames-done > soft || (logFrames > soft && done < logFrames))
+		db.walBehind.Store(logFrames-done > soft || (logFrames > t.restartFrames && done < logFrames))
 	}
 	return first, err
 }

@@ -34,6 +34,7 @@ var stallVariants = map[string]ckptTuning{
 	"restart1ms": func() ckptTuning { t := defaultCkptTuning; t.restartBusy = time.Millisecond; return t }(),
 	"restart0":   func() ckptTuning { t := defaultCkptTuning; t.restartBusy = 0; return t }(),
 	"restart16":  func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 4096; return t }(),
+	"restart64":  func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 16384; return t }(),
 	"soft":       func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
 	"rounds": func() ckptTuning {
 		t := defaultCkptTuning
