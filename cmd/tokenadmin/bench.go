@@ -72,7 +72,7 @@ func init() {
 			fs.StringVar(&c.Password, "password", "", "--url: the admin's `password` (default $TOKENADMIN_BENCH_PASSWORD)")
 			fs.StringVar(&c.ClientID, "client-id", "", "--url: `client` for introspect and issue (needs the client_credentials grant and introspection)")
 			fs.StringVar(&c.ClientSecret, "client-secret", "", "--url: the client's `secret` (default $TOKENADMIN_BENCH_CLIENT_SECRET)")
-			fs.BoolVar(&c.Store, "store", true, "in-process: also measure list and revoke on the raw store, in the same run")
+			fs.BoolVar(&c.Store, "store", true, "in-process: also measure each operation on the raw store, in the same run")
 			fs.BoolVar(&c.JSON, "json", false, "print the results as JSON")
 			return func(e *env, args []string) error {
 				if len(args) != 0 {
@@ -383,10 +383,30 @@ func (t *benchTarget) runOp(ctx context.Context, op string, c benchConfig, run f
 			}
 			return nil
 		}
+		if t.db != nil && c.Store {
+			// The store's part of an introspection: the lookup by value
+			// (the endpoint adds client authentication and the JSON).
+			run("introspect", "store", c.Requests, func(i int) error {
+				tok, err := t.db.LookupToken(ctx, values[i%len(values)])
+				if err == nil && tok.State != tokenadmin.StateActive {
+					err = fmt.Errorf("token %s is %s", tok.ID, tok.State)
+				}
+				return err
+			})
+		}
 		run("introspect", "oauth", c.Requests, func(i int) error {
 			return t.oauthForm(ctx, "/oauth2/introspect", "token="+url.QueryEscape(values[i%len(values)]), active)
 		})
 	case "issue":
+		if t.db != nil && c.Store {
+			// The store's part of a client_credentials grant (the endpoint
+			// adds client authentication, the app's policy and the JSON).
+			run("token (client_credentials)", "store", c.Requests, func(int) error {
+				_, err := t.db.IssueTokens(ctx, tokenadmin.IssueRequest{ClientID: t.clientID,
+					GrantType: tokenadmin.GrantClientCredentials, AccessTTL: time.Hour})
+				return err
+			})
+		}
 		run("token (client_credentials)", "oauth", c.Requests, func(int) error {
 			return t.oauthForm(ctx, "/oauth2/token", "grant_type=client_credentials", nil)
 		})
