@@ -87,3 +87,84 @@ func TestTokenValuesStoredBeforePrefixedKeysStillWork(t *testing.T) {
 		t.Errorf("LookupToken(unknown) = %v, want TokenNotFound", err)
 	}
 }
+
+// Imports recognise a value however it is stored: issued before prefixed
+// keys (the HMAC alone) or after (prefixed); a re-import never stores the
+// token a second time. An imported value is not ours: its first
+// characters are no time but part of the secret, and are not stored.
+func TestImportFindsValuesStoredEitherWay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "tokens.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "c1", Name: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	issue := func() *tokenadmin.Issued {
+		t.Helper()
+		iss, err := db.IssueTokens(ctx, tokenadmin.IssueRequest{ClientID: "c1", User: "alice", GrantType: "password",
+			AccessTTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return iss
+	}
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM tokens`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fresh, old := issue(), issue()
+	if err := db.update(ctx, func(ctx context.Context, c conn) error { // as an earlier version stored it
+		_, err := c.ExecContext(ctx, `UPDATE tokens SET hash = ? WHERE token_id = ?`, db.plainHash(old.AccessValue), old.Access.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	for _, iss := range []*tokenadmin.Issued{fresh, old} {
+		out, err := db.ImportTokenRows(ctx, []ImportedTokenRow{{Value: iss.AccessValue, Type: tokenadmin.AccessToken,
+			ClientID: "c1", User: "alice", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}}, &ImportGrant{}, nil)
+		if err != nil || out[0].Status != RowPresent {
+			t.Errorf("ImportTokenRows(value of %s) = %+v, %v; want RowPresent", iss.Access.ID, out, err)
+		}
+		res, err := db.ImportTokens(ctx, []ImportedToken{{ClientID: "c1", User: "alice", Value: iss.AccessValue,
+			IssuedAt: time.Now(), Validity: time.Hour}})
+		if err != nil || res.Imported != 0 || res.Skipped[SkipExists] != 1 {
+			t.Errorf("ImportTokens(value of %s) = %+v, %v; want skipped as existing", iss.Access.ID, res, err)
+		}
+	}
+	if n := count(); n != before {
+		t.Errorf("%d tokens after re-importing stored values, want %d", n, before)
+	}
+
+	// A foreign value of the issued form: stored as the HMAC alone, found
+	// by value, and a re-import finds it.
+	const foreign = "Zq3xW9bT0sLk2P7yN4vR8mC1hJ6dF5gA-_eUoIiYtQw"
+	for i, want := range []ImportResult{{Imported: 1, Skipped: map[string]int{}}, {Skipped: map[string]int{SkipExists: 1}}} {
+		res, err := db.ImportTokens(ctx, []ImportedToken{{ClientID: "c1", User: "bob", Value: foreign,
+			IssuedAt: time.Now(), Validity: time.Hour}})
+		if err != nil || res.Imported != want.Imported || res.Skipped[SkipExists] != want.Skipped[SkipExists] {
+			t.Errorf("import %d of a foreign value = %+v, %v; want %+v", i+1, res, err, want)
+		}
+	}
+	var h []byte
+	if err := db.read.QueryRowContext(ctx, `SELECT hash FROM tokens WHERE user_name = 'bob'`).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h, db.plainHash(foreign)) {
+		t.Errorf("imported value stored as %q, want the HMAC alone (no characters of the value)", h)
+	}
+	if got, err := db.LookupToken(ctx, foreign); err != nil || got.User != "bob" {
+		t.Errorf("LookupToken(imported) = %+v, %v", got, err)
+	}
+	if n := count(); n != before+1 {
+		t.Errorf("%d tokens after importing one foreign value twice, want %d", n, before+1)
+	}
+}

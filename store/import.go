@@ -178,8 +178,11 @@ func (db *DB) ImportTokenBatch(ctx context.Context, rows []ImportedToken, cp *Im
 func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) {
 	if value != "" {
 		// Record WSO2's hash too, so that a later export holding only the
-		// hash of this token is recognised as the same token.
-		return db.hashValue(value), extHash(value), nil
+		// hash of this token is recognised as the same token. The HMAC
+		// alone, never hashValue's prefixed form: an imported value was
+		// not made by newTokenValue, so its first characters are part of
+		// the secret, not a time (lookups try this form too: hashKeys).
+		return db.plainHash(value), extHash(value), nil
 	}
 	ext = strings.ToLower(ext)
 	if !lowerHex256.MatchString(ext) {
@@ -194,6 +197,9 @@ func (db *DB) importKey(value, ext string) (hash []byte, extCol any, err error) 
 func importedExists(ctx context.Context, c conn, hash []byte, ext any, value string) (bool, error) {
 	var n int
 	err := c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE hash = ?`, hash).Scan(&n)
+	if err == nil && n == 0 && prefixKeyed(value) { // perhaps issued here, in hashValue's prefixed form
+		err = c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE hash = ?`, append([]byte(value[:7]), hash...)).Scan(&n)
+	}
 	if err == nil && n == 0 && ext != nil {
 		err = c.QueryRowContext(ctx, `SELECT count(*) FROM tokens WHERE ext_hash = ?`, ext).Scan(&n)
 	}

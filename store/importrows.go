@@ -342,6 +342,10 @@ func (db *DB) importTokenRow(ctx context.Context, c conn, t *ImportedTokenRow, g
 	)
 	err = c.QueryRowContext(ctx, `SELECT app_id, user_name, type, family_id FROM tokens WHERE hash = ?`, hash).
 		Scan(&haveApp, &haveUser, &haveType, &haveFamily)
+	if errors.Is(err, sql.ErrNoRows) && prefixKeyed(t.Value) { // perhaps issued here, in hashValue's prefixed form
+		err = c.QueryRowContext(ctx, `SELECT app_id, user_name, type, family_id FROM tokens WHERE hash = ?`,
+			append([]byte(t.Value[:7]), hash...)).Scan(&haveApp, &haveUser, &haveType, &haveFamily)
+	}
 	if errors.Is(err, sql.ErrNoRows) && ext != nil {
 		err = c.QueryRowContext(ctx, `SELECT app_id, user_name, type, family_id FROM tokens WHERE ext_hash = ?`, ext).
 			Scan(&haveApp, &haveUser, &haveType, &haveFamily)
