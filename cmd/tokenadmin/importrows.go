@@ -495,7 +495,7 @@ func (c *csvReader) next() (rowFields, int64, error) {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) && errors.Is(err, csv.ErrFieldCount) {
 		first, _ := c.r.FieldPos(0)
-		c.last = c.baseLine + int64(first)
+		c.last = c.lastLine(rec) // the row may span lines (quoted newlines): resume after all of them
 		return nil, 0, &rowError{line: c.baseLine + int64(first), reason: "wrong number of fields",
 			detail: fmt.Sprintf("%d fields, the header has %d", len(rec), len(c.header))}
 	}
@@ -507,13 +507,18 @@ func (c *csvReader) next() (rowFields, int64, error) {
 		return nil, 0, err
 	}
 	first, _ := c.r.FieldPos(0)
-	lastLine, _ := c.r.FieldPos(len(rec) - 1)
-	c.last = c.baseLine + int64(lastLine) + int64(strings.Count(rec[len(rec)-1], "\n"))
+	c.last = c.lastLine(rec)
 	clear(c.fields)
 	for i, v := range rec {
 		c.fields[c.header[i]] = strings.TrimSpace(v)
 	}
 	return c.fields, c.baseLine + int64(first), nil
+}
+
+// lastLine is the file line rec, just read, ends on.
+func (c *csvReader) lastLine(rec []string) int64 {
+	line, _ := c.r.FieldPos(len(rec) - 1)
+	return c.baseLine + int64(line) + int64(strings.Count(rec[len(rec)-1], "\n"))
 }
 
 func (c *csvReader) offset() int64 { return c.off }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// A row with the wrong number of fields that spans lines (a quoted
+// newline) ends a batch: the checkpoint records its last line, so a
+// resumed run numbers the lines after it as an uninterrupted run does.
+func TestImportResumeAfterMultiLineBadRow(t *testing.T) {
+	const ok = ",,access,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\n"
+	file := writeFile(t, "tokens.csv", "value,hash,type,client_id,user,issued_at,expires_at\n"+ // line 1
+		"ok-1"+ok+ // line 2
+		"\"two\nlines\",,access\n"+ // lines 3-4: 3 fields, the header has 7
+		"bad-type,,bearer,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\n"+ // line 5
+		"ok-2"+ok) // line 6
+	clean, resumed := newDatabase(t), newDatabase(t)
+	for _, path := range []string{clean, resumed} {
+		mustRun(t, "", "import", "apps", writeFile(t, "apps.csv", appsCSV), "--db", path)
+	}
+	args := func(path string) []string {
+		return []string{"import", "tokens", file, "--batch-size", "2", "--db", path, "--json"}
+	}
+	var want rowsSummary
+	if err := json.Unmarshal([]byte(mustRun(t, "", args(clean)...)), &want); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	setImportHook(t, func(n int) { cancel() })
+	var stdout, stderr bytes.Buffer
+	if code := Main(ctx, args(resumed), strings.NewReader(""), &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "interrupted after line 4;") {
+		t.Fatalf("interrupted run: exit %d, want 1 and a stop after line 4; stderr:\n%s", code, stderr.String())
+	}
+	setImportHook(t, nil)
+	r := runMain(t, "", args(resumed)...)
+	if r.code != 0 {
+		t.Fatalf("resumed run: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	var got rowsSummary
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ResumedAfterLine != 4 {
+		t.Errorf("resumed after line %d, want 4", got.ResumedAfterLine)
+	}
+	got.ResumedAfterLine = 0
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("summary of the resumed run:\n%+v\nof a clean run:\n%+v", got, want)
+	}
+}
