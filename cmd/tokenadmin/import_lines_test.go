@@ -56,3 +56,16 @@ func TestImportResumeAfterMultiLineBadRow(t *testing.T) {
 		t.Errorf("summary of the resumed run:\n%+v\nof a clean run:\n%+v", got, want)
 	}
 }
+
+// A JSONL file saved with a byte order mark (as some Windows editors do)
+// imports its first row, as a CSV file with one does.
+func TestImportJSONLWithBOM(t *testing.T) {
+	path := newDatabase(t)
+	mustRun(t, "", "import", "apps", writeFile(t, "apps.csv", appsCSV), "--db", path)
+	file := writeFile(t, "tokens.jsonl", "\ufeff"+
+		`{"value":"bom-first","type":"access","client_id":"portal","user":"alice","issued_at":"2025-01-01T00:00:00Z","expires_at":"2099-01-01T00:00:00Z"}`+"\r\n"+
+		`{"value":"bom-second","type":"access","client_id":"portal","user":"alice","issued_at":"2025-01-01T00:00:00Z","expires_at":"2099-01-01T00:00:00Z"}`+"\r\n")
+	if sum := runImportJSON(t, 0, "import", "tokens", file, "--db", path); sum.Imported != 2 || sum.Skipped != 0 {
+		t.Errorf("summary %+v, want both rows imported", sum)
+	}
+}

@@ -559,6 +559,9 @@ func (j *jsonlReader) next() (rowFields, int64, error) {
 		if tooLong {
 			return nil, 0, &rowError{line: j.n, reason: "line too long", detail: fmt.Sprintf("over %d bytes", maxJSONLine)}
 		}
+		if j.n == 1 {
+			b = bytes.TrimPrefix(b, []byte("\ufeff")) // a byte order mark, as CSV headers allow
+		}
 		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
