@@ -406,8 +406,10 @@ func (db *DB) hashValue(value string) []byte {
 }
 
 // plainHash is the HMAC alone: the stored form of every value before
-// prefixed keys, kept by tokens issued or imported by earlier versions.
-// Lookups by value try it when hashValue's form finds nothing (hashKeys).
+// prefixed keys, kept by tokens issued or imported by earlier versions,
+// and of every imported value (importKey: its first characters are no
+// time). Lookups by value try it when hashValue's form finds nothing
+// (hashKeys).
 func (db *DB) plainHash(value string) []byte {
 	m := hmac.New(sha256.New, db.key)
 	m.Write([]byte(value))
