@@ -396,7 +396,10 @@ func writeKeyFile(name string, key []byte) error {
 // hashes sort in the order they were issued and the hash index grows at
 // its end instead of taking each issuance on a random page. The prefix
 // shows no more than the value's holder sees; the HMAC covers the whole
-// value.
+// value. Only the prefix is chosen by whoever presents a value, so the
+// most a lookup's timing can tell (to an authenticated client: every
+// lookup by value needs one) is whether tokens were issued in a given
+// millisecond, never anything of a token's secret part.
 func (db *DB) hashValue(value string) []byte {
 	sum := db.plainHash(value)
 	if !prefixKeyed(value) {
