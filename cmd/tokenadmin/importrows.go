@@ -391,7 +391,7 @@ func interrupted(name string, line int64, err error) error {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w (rows before it are imported; fix the file and run again)", name, err)
+		return fmt.Errorf("%s: %w (the batches written before it stay imported; fix the file and run again: nothing is imported twice)", name, err)
 	}
 	return fmt.Errorf("%s: stopped after line %d: %w", name, line, err)
 }
