@@ -10,29 +10,38 @@ import (
 	"tokenadmin"
 )
 
+// hashKeyDB opens a database with an app c1 and returns it with a function
+// that issues alice a grant (with a refresh token when refreshTTL > 0).
+func hashKeyDB(t *testing.T) (*DB, func(refreshTTL time.Duration) *tokenadmin.Issued) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "tokens.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "c1", Name: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	return db, func(refreshTTL time.Duration) *tokenadmin.Issued {
+		t.Helper()
+		iss, err := db.IssueTokens(ctx, tokenadmin.IssueRequest{ClientID: "c1", User: "alice", GrantType: "password",
+			AccessTTL: time.Hour, RefreshTTL: refreshTTL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return iss
+	}
+}
+
 // Issued values are stored keyed by their time prefix (hashValue), and
 // tokens stored by earlier versions, keyed by the HMAC alone, are still
 // found by value: introspection, refresh and revocation.
 func TestTokenValuesStoredBeforePrefixedKeysStillWork(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "tokens.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "c1", Name: "One"}); err != nil {
-		t.Fatal(err)
-	}
-	issue := func() *tokenadmin.Issued {
-		t.Helper()
-		iss, err := db.IssueTokens(ctx, tokenadmin.IssueRequest{ClientID: "c1", User: "alice", GrantType: "password",
-			AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return iss
-	}
+	db, issueGrant := hashKeyDB(t)
+	issue := func() *tokenadmin.Issued { return issueGrant(24 * time.Hour) }
 	storedHash := func(id string) []byte {
 		t.Helper()
 		var h []byte
@@ -95,23 +104,8 @@ func TestTokenValuesStoredBeforePrefixedKeysStillWork(t *testing.T) {
 func TestImportFindsValuesStoredEitherWay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "tokens.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.CreateApp(ctx, tokenadmin.App{ClientID: "c1", Name: "One"}); err != nil {
-		t.Fatal(err)
-	}
-	issue := func() *tokenadmin.Issued {
-		t.Helper()
-		iss, err := db.IssueTokens(ctx, tokenadmin.IssueRequest{ClientID: "c1", User: "alice", GrantType: "password",
-			AccessTTL: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return iss
-	}
+	db, issueGrant := hashKeyDB(t)
+	issue := func() *tokenadmin.Issued { return issueGrant(0) }
 	count := func() int {
 		t.Helper()
 		var n int
