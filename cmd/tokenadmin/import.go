@@ -628,24 +628,17 @@ func importWSO2Tokens(e *env, s *store.DB, in *wso2Files, scopes *wso2Scopes, ke
 			// skipped them, so the examples are the first lines.
 			next.Tokens = sum.clone()
 			after := &next.Tokens
-			i, j := 0, 0
-			for i < len(out) || j < len(bad) {
-				if j == len(bad) || i < len(out) && lines[i] < bad[j].line {
-					switch o := out[i]; o.Status {
-					case store.RowImported:
-						after.Imported++
-						if rows[i].HasRefresh() {
-							after.RefreshTokens++
-						}
-					default:
-						after.skip(lines[i], o.Reason, o.Detail)
+			inFileOrder(lines, bad, func(i int) {
+				switch o := out[i]; o.Status {
+				case store.RowImported:
+					after.Imported++
+					if rows[i].HasRefresh() {
+						after.RefreshTokens++
 					}
-					i++
-				} else {
-					after.skip(bad[j].line, bad[j].reason, bad[j].detail)
-					j++
+				default:
+					after.skip(lines[i], o.Reason, o.Detail)
 				}
-			}
+			}, func(b rowError) { after.skip(b.line, b.reason, b.detail) })
 			if eof {
 				return "" // done: a re-run starts over, and finds every token imported
 			}

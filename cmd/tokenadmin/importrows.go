@@ -309,16 +309,8 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 			// The batch's rows in file order, whether parsing or the
 			// store skipped them, so the examples are the first lines.
 			after = sum.clone()
-			i, j := 0, 0
-			for i < len(out) || j < len(bad) {
-				if j == len(bad) || i < len(out) && lines[i] < bad[j].line {
-					after.add(lines[i], out[i])
-					i++
-				} else {
-					after.skip(bad[j].line, bad[j].reason, bad[j].detail)
-					j++
-				}
-			}
+			inFileOrder(lines, bad, func(i int) { after.add(lines[i], out[i]) },
+				func(b rowError) { after.skip(b.line, b.reason, b.detail) })
 			if eof {
 				return "" // done: a re-run starts over, and finds every row present
 			}
@@ -345,6 +337,22 @@ func runImport[T any](e *env, s *store.DB, k *importKind[T], name string, batchS
 		}
 		if eof {
 			return &sum, nil
+		}
+	}
+}
+
+// inFileOrder goes through a batch's rows in file order: row(i) for the
+// i-th row written (its first line is lines[i]), skipped(b) for each row
+// that could not be read or parsed.
+func inFileOrder(lines []int64, bad []rowError, row func(i int), skipped func(b rowError)) {
+	i, j := 0, 0
+	for i < len(lines) || j < len(bad) {
+		if j == len(bad) || i < len(lines) && lines[i] < bad[j].line {
+			row(i)
+			i++
+		} else {
+			skipped(bad[j])
+			j++
 		}
 	}
 }
