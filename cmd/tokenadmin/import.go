@@ -201,7 +201,9 @@ func (t *wso2Table) readHeader() error {
 		return fmt.Errorf("%s: %w", t.name, err)
 	}
 	c := t.r
-	c.r = c.reader()
+	if err := c.start(); err != nil {
+		return fmt.Errorf("%s: %w", t.name, err)
+	}
 	header, err := c.r.Read()
 	if errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: no header row", t.name)

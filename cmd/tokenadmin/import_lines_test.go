@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,30 @@ func TestImportJSONLWithBOM(t *testing.T) {
 		`{"value":"bom-second","type":"access","client_id":"portal","user":"alice","issued_at":"2025-01-01T00:00:00Z","expires_at":"2099-01-01T00:00:00Z"}`+"\r\n")
 	if sum := runImportJSON(t, 0, "import", "tokens", file, "--db", path); sum.Imported != 2 || sum.Skipped != 0 {
 		t.Errorf("summary %+v, want both rows imported", sum)
+	}
+}
+
+// A CSV file saved with a byte order mark whose first header field is
+// quoted (as spreadsheet exports write it) imports like one without: the
+// mark is skipped before parsing, in the native and the WSO2 imports, and
+// the lines and offsets after it stay right.
+func TestImportCSVWithBOMAndQuotedHeader(t *testing.T) {
+	path := newDatabase(t)
+	apps := writeFile(t, "apps.csv", "\ufeff\"client_id\",\"name\"\r\nportal,HR Portal\r\n")
+	if sum := runImportJSON(t, 0, "import", "apps", apps, "--db", path); sum.Imported != 1 || sum.Skipped != 0 {
+		t.Errorf("apps: %+v, want 1 imported", sum)
+	}
+	tokens := writeFile(t, "tokens.csv", "\ufeff\"value\",type,client_id,user,issued_at,expires_at\r\n"+
+		"bom-1,access,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\r\n"+
+		"bom-2,bearer,portal,alice,2025-01-01T00:00:00Z,2099-01-01T00:00:00Z\r\n")
+	sum := runImportJSON(t, 0, "import", "tokens", tokens, "--db", path)
+	if sum.Imported != 1 || len(sum.Skips) != 1 || !slices.Contains(sum.Skips[0].Examples, `line 3: "bearer"`) {
+		t.Errorf("tokens: %+v, want 1 imported and line 3 skipped", sum)
+	}
+	wso2Apps := writeFile(t, "wso2-apps.csv", "\ufeff\"CONSUMER_KEY\",CONSUMER_SECRET,USERNAME,APP_NAME,GRANT_TYPES\r\n"+
+		"ck1,s3cret,admin,Portal,password\r\n")
+	r := runMain(t, "", "import", "wso2", "--apps", wso2Apps, "--json", "--db", path)
+	if r.code != 0 || !strings.Contains(r.stdout, `"created": 1`) {
+		t.Errorf("import wso2 --apps: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -428,7 +428,9 @@ func newRowReader(f *os.File, name string, columns, required []string, oneOf [][
 		return &jsonlReader{f: f, br: bufio.NewReaderSize(f, 64<<10), columns: columns, fields: rowFields{}}, nil
 	}
 	r := &csvReader{f: f, fields: rowFields{}}
-	r.r = r.reader()
+	if err := r.start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	header, err := r.r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: no header row (want columns %s)", name, strings.Join(columns, ","))
@@ -482,6 +484,26 @@ func (c *csvReader) reader() *csv.Reader {
 	r := csv.NewReader(c.f)
 	r.ReuseRecord = true
 	return r
+}
+
+// start reads from the file's start, after its byte order mark if it has
+// one: the CSV parser would take a quoted first header field behind it
+// for a bare quote.
+func (c *csvReader) start() error {
+	var b [3]byte
+	n, err := c.f.ReadAt(b[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	c.base = 0
+	if n == len(b) && string(b[:]) == "\ufeff" {
+		c.base = int64(n)
+	}
+	if _, err := c.f.Seek(c.base, io.SeekStart); err != nil {
+		return err
+	}
+	c.r = c.reader()
+	return nil
 }
 
 func (c *csvReader) seek(offset, line int64) error {
