@@ -167,9 +167,12 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && i < 4; i++ {
 		if logFrames == done && copied <= restartSlack {
 			began = time.Now()
-			err = restart(cp, t.restartBusy)
+			var restarted bool
+			restarted, err = restart(cp, t.restartBusy)
 			db.ckpt.record(time.Since(began))
-			raise(&db.ckpt.longestRestart, time.Since(began))
+			if restarted {
+				raise(&db.ckpt.longestRestart, time.Since(began))
+			}
 			break
 		}
 		prev := logFrames
@@ -196,12 +199,12 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 // walHardLimit, whose TRUNCATE checkpoint then held the writer for 0.7 s
 // (docs/stalls.md). RESTART holds the writer lock while it waits for the
 // readers of old frames, so it waits at most restartBusy for them and
-// otherwise gives up until the next round.
-func restart(cp *sql.DB, busyTimeout time.Duration) error {
+// otherwise gives up until the next round (restarted is false then).
+func restart(cp *sql.DB, busyTimeout time.Duration) (restarted bool, err error) {
 	ctx := context.Background()
 	c, err := cp.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: RESTART checkpoint: %w", err)
+		return false, fmt.Errorf("store: RESTART checkpoint: %w", err)
 	}
 	defer c.Close()
 	var busy, logFrames, done int
@@ -213,9 +216,9 @@ func restart(cp *sql.DB, busyTimeout time.Duration) error {
 		err = rerr
 	}
 	if err != nil {
-		return fmt.Errorf("store: RESTART checkpoint: %w", err)
+		return false, fmt.Errorf("store: RESTART checkpoint: %w", err)
 	}
-	return nil
+	return busy == 0, nil
 }
 
 // checkpoint runs one checkpoint and reports the WAL's frames and how many
