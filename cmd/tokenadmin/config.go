@@ -72,9 +72,6 @@ func init() {
 				if err != nil {
 					return err
 				}
-				if err := checkServeFlags(fs, set); err != nil {
-					return err
-				}
 				return printConfig(e.stdout, fs, set)
 			}
 		},
@@ -122,8 +119,8 @@ func (s *settings) from(name string) string {
 
 // layerConfig completes fs, already parsed from the command line, with
 // the environment and the config file (see the top of this file). Usage
-// mistakes (unknown keys or variables, bad values) are *usageError; an
-// unreadable config file is a plain error.
+// mistakes (unknown keys or variables, bad values, values checkServeFlags
+// refuses) are *usageError; an unreadable config file is a plain error.
 func layerConfig(fs *flag.FlagSet) (*settings, error) {
 	s := &settings{sources: map[string]string{}}
 	fs.VisitAll(func(f *flag.Flag) { s.sources[f.Name] = "default" })
@@ -189,7 +186,7 @@ func layerConfig(fs *flag.FlagSet) (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return s, checkServeFlags(fs, s)
 }
 
 // badValue is the usage error for a value of f from src that f refuses.

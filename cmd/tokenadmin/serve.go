@@ -88,14 +88,10 @@ func init() {
 				if len(args) != 0 {
 					return usagef("unexpected argument %q", args[0])
 				}
-				set, err := layerConfig(fs)
-				if err != nil {
+				if _, err := layerConfig(fs); err != nil {
 					return err
 				}
-				if err := checkServeFlags(fs, set); err != nil {
-					return err
-				}
-				lvl, _ := parseLogLevel(*logLevel) // checked by checkServeFlags
+				lvl, _ := parseLogLevel(*logLevel) // checked by layerConfig (checkServeFlags)
 				c.DB, c.LogLevel = *db, lvl
 				srv, err := startServer(e.ctx, c, e.stdout, e.stderr)
 				if err != nil {
