@@ -83,6 +83,12 @@ type StoreStats struct {
 	// Errors counts internal errors by the part of the store that failed
 	// (a small fixed set); monotonic.
 	Errors map[string]uint64
+	// WALRestarts counts WAL restarts and WALRestartHold the total time
+	// they held the writer (monotonic); WALPendingFrames is what the last
+	// checkpoint left to copy (4 KiB frames).
+	WALRestarts      uint64
+	WALRestartHold   time.Duration
+	WALPendingFrames int64
 }
 
 // JanitorStats is the janitor's progress, read at each scrape.
@@ -291,6 +297,12 @@ var (
 		"Tokens neither revoked nor swept as expired (approximate: kept by this process's writes, re-counted every 10 minutes; absent until first counted).", nil, nil)
 	storeErrorsDesc = prometheus.NewDesc("tokenadmin_store_errors_total",
 		"Internal errors of the store, by the part that failed (read, write, sync, checkpoint, count).", []string{"op"}, nil)
+	walRestartsDesc = prometheus.NewDesc("tokenadmin_wal_restarts_total",
+		"Times the checkpointer started the write-ahead log over.", nil, nil)
+	walRestartHoldDesc = prometheus.NewDesc("tokenadmin_wal_restart_hold_seconds_total",
+		"Time WAL restarts held the writer (requests' writes wait meanwhile).", nil, nil)
+	walPendingDesc = prometheus.NewDesc("tokenadmin_wal_pending_frames",
+		"WAL frames (4 KiB pages) the last checkpoint left to copy into the database file.", nil, nil)
 	janitorPurgedDesc = prometheus.NewDesc("tokenadmin_janitor_purged_total",
 		"Rows the janitor purged, by kind.", []string{"kind"}, nil)
 	janitorLastRunDesc = prometheus.NewDesc("tokenadmin_janitor_last_run_timestamp_seconds",
@@ -303,6 +315,9 @@ type storeCollector struct{ stats func() StoreStats }
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- activeTokensDesc
 	ch <- storeErrorsDesc
+	ch <- walRestartsDesc
+	ch <- walRestartHoldDesc
+	ch <- walPendingDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -313,6 +328,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for op, n := range s.Errors {
 		ch <- prometheus.MustNewConstMetric(storeErrorsDesc, prometheus.CounterValue, float64(n), op)
 	}
+	ch <- prometheus.MustNewConstMetric(walRestartsDesc, prometheus.CounterValue, float64(s.WALRestarts))
+	ch <- prometheus.MustNewConstMetric(walRestartHoldDesc, prometheus.CounterValue, s.WALRestartHold.Seconds())
+	ch <- prometheus.MustNewConstMetric(walPendingDesc, prometheus.GaugeValue, float64(s.WALPendingFrames))
 }
 
 // janitorCollector reads JanitorStats at each scrape.

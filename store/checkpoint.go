@@ -20,28 +20,30 @@ const (
 	walSoftFrames = 16384 // 64 MiB
 	// walHardLimit is the WAL size at which the checkpointer stops being
 	// polite and runs a TRUNCATE checkpoint, which holds the writer while
-	// it copies. Bulk work pausing at the soft limit keeps the WAL far
-	// below it; reaching it takes a reader that never lets go.
+	// it copies. Restarting the WAL (restartWAL) keeps it far below that;
+	// reaching it takes a reader that never lets go.
 	walHardLimit = 1 << 30
-	// walRestartFrames is the WAL size (in frames) from which a completely
-	// copied WAL is restarted by a RESTART checkpoint (see restart). Each
-	// RESTART holds the writer for 40–60 ms on the 2-core VM, which is
-	// most of the requests' p99 under load (docs/stalls.md, 2026-11-29):
-	// at 256 MiB there are sixteen times fewer of them than at 16 MiB
-	// (under 4k revocations a second, one every 3 s or so). Past it, bulk
-	// work also pauses until a round copies the WAL completely, so that
-	// the RESTART can happen. After a restart the writer's
+	// walRestartFrames is the WAL size (in frames) from which the
+	// checkpointer restarts the WAL (restartWAL). Each restart costs one
+	// write-back of the database file and a hold of the writer of 1–4 ms;
+	// at 256 MiB there is one every 3 s or so under full revocation load,
+	// and requests' p99 was lower than at 64 MiB (docs/stalls.md). While
+	// the WAL is past it, bulk work pauses so that the writer gets between
+	// two short transactions. After a restart the writer's
 	// journal_size_limit truncates the file back to 64 MiB.
 	walRestartFrames = 65536 // 256 MiB
-	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN), and
-	// restartBusy the shorter one of a RESTART checkpoint, which holds
-	// the writer while it waits.
+	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN).
 	checkpointBusy = 100 * time.Millisecond
-	restartBusy    = 5 * time.Millisecond
-	// restartSlack is how many WAL frames may have come in since the last
-	// passive checkpoint for a RESTART to follow it: the RESTART copies
-	// them, and syncs the database file, while holding the writer.
+	// restartSlack is how many WAL frames restartWAL copies (and writes
+	// back) while holding the writer at most; with more it lets go.
 	restartSlack = 64
+	// restartHoldWait is how long restartWAL waits for the writer to get
+	// between two transactions (a batch of requests takes well under a
+	// millisecond; a bulk chunk longer), and restartTries how often it
+	// tries, and how often it checks for readers on the old frames while
+	// holding the writer (100 µs apart).
+	restartHoldWait = 2 * time.Millisecond
+	restartTries    = 4
 )
 
 // ckptTuning is how the checkpointer works. Production uses
@@ -52,14 +54,10 @@ type ckptTuning struct {
 	// costs requests without them (a benchmark's diagnosis only: the WAL
 	// grows without bound).
 	off bool
-	// restart: RESTART a big WAL once a passive round copied it (restart).
+	// restart: restart a big WAL (restartWAL).
 	restart bool
-	// restartFrames: the WAL size (in frames) from which a completely
-	// copied WAL is restarted.
+	// restartFrames: the WAL size (in frames) from which it is restarted.
 	restartFrames int
-	// restartBusy is the RESTART's busy timeout: how long it may wait for
-	// the write lock and for the readers of old frames.
-	restartBusy time.Duration
 	// backlogFrames: a round that found at least this many frames new
 	// since the previous one brings the next round forward to
 	// backlogInterval, so that each round copies (and its database fsync
@@ -75,17 +73,19 @@ type ckptTuning struct {
 var defaultCkptTuning = ckptTuning{
 	restart:       true,
 	restartFrames: walRestartFrames,
-	restartBusy:   restartBusy,
 	softFrames:    walSoftFrames,
 }
 
-// ckptState is what the checkpointer has seen, for benchmarks, and the
-// tuning they set.
+// ckptState is what the checkpointer has seen, for monitoring and
+// benchmarks, and the tuning benchmarks set.
 type ckptState struct {
 	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
 	longest atomic.Int64 // the longest checkpoint so far, in ns
-	// the longest RESTART so far (in ns), which holds the writer
-	longestRestart atomic.Int64
+	// restarts counts WAL restarts; held is the time they held the writer
+	// (ns), longestHold the longest such hold (ns, benchmarks reset it).
+	restarts    atomic.Int64
+	held        atomic.Int64
+	longestHold atomic.Int64
 	// tune, when set, replaces defaultCkptTuning (benchmarks only).
 	tune atomic.Pointer[ckptTuning]
 }
@@ -111,11 +111,9 @@ func raise(v *atomic.Int64, d time.Duration) {
 
 // checkpointer runs passive checkpoints until Close. A passive checkpoint
 // never blocks the writer or readers (SQLite's WAL design); it copies what
-// no reader still needs, and once everything is copied the writer starts
-// the WAL over. Under a continuous stream of writes it never gets to
-// "everything", so it raises walBehind for bulk work to pause on; and a
-// WAL it did copy completely is restarted by restart, since the writer
-// rarely gets to.
+// no reader still needs. Under a continuous stream of writes it never
+// catches up, so it raises walBehind for bulk work to pause on, and
+// restarts a big WAL itself (restartWAL).
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
@@ -151,8 +149,8 @@ func (db *DB) checkpointer(cp *sql.DB) {
 }
 
 // checkpointRound runs one round: a passive checkpoint (TRUNCATE past
-// walHardLimit), then, for a big WAL that it copied completely, restart.
-// It returns the WAL's size in frames at the first checkpoint.
+// walHardLimit), then, for a big WAL, restartWAL. It returns the WAL's
+// size in frames at the first checkpoint.
 func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	mode := "PASSIVE"
 	if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
@@ -161,46 +159,95 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	began := time.Now()
 	logFrames, done, err := checkpoint(cp, mode)
 	db.ckpt.record(time.Since(began))
-	first := logFrames
-	// A big WAL, completely copied: copy again what came in
-	// meanwhile until that is little, then restart the WAL.
-	for i, copied := 0, logFrames; err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && i < 4; i++ {
-		if logFrames == done && copied <= restartSlack {
-			began = time.Now()
-			var restarted bool
-			restarted, err = restart(cp, t.restartBusy)
-			db.ckpt.record(time.Since(began))
-			if restarted {
-				raise(&db.ckpt.longestRestart, time.Since(began))
-			}
-			break
+	restarted := false
+	if err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && done == logFrames {
+		var held time.Duration
+		restarted, held, err = db.restartWAL(cp)
+		if restarted {
+			db.ckpt.restarts.Add(1)
+			db.ckpt.held.Add(int64(held))
+			raise(&db.ckpt.longestHold, held)
 		}
-		prev := logFrames
-		began = time.Now()
-		logFrames, done, err = checkpoint(cp, mode)
-		db.ckpt.record(time.Since(began))
-		copied = logFrames - prev
 	}
 	db.countErr(ErrCheckpoint, err)
 	if err == nil {
 		db.ckpt.pending.Store(int64(logFrames - done))
-		soft := t.softFrames
-		db.walBehind.Store(logFrames-done > soft || (logFrames > t.restartFrames && done < logFrames))
+		// Bulk work pauses while the checkpoint lags, and while a big WAL
+		// waits for its restart (which needs the writer between two short
+		// transactions).
+		db.walBehind.Store(logFrames-done > t.softFrames || (t.restart && logFrames > t.restartFrames && !restarted))
 	}
-	return first, err
+	return logFrames, err
 }
 
-// restart runs a RESTART checkpoint on a WAL that the last passive one
-// copied completely, so that the next write starts the WAL over instead of
-// appending to it. SQLite restarts the WAL by itself only when a write
-// transaction begins after a complete checkpoint with no reader left on
-// the old frames; under a steady stream of writes (group commit begins the
-// next batch at once) that moment never comes, and the WAL grows to
-// walHardLimit, whose TRUNCATE checkpoint then held the writer for 0.7 s
-// (docs/stalls.md). RESTART holds the writer lock while it waits for the
-// readers of old frames, so it waits at most restartBusy for them and
-// otherwise gives up until the next round (restarted is false then).
-func restart(cp *sql.DB, busyTimeout time.Duration) (restarted bool, err error) {
+// restartWAL starts a big WAL over, holding the writer for 1–4 ms.
+//
+// SQLite starts the WAL over when a write transaction begins on a WAL that
+// is completely copied into the database file and has no reader left on
+// its frames. Under a steady stream of writes that moment never comes
+// (group commit begins the next batch at once): the WAL grew to the 1 GiB
+// TRUNCATE, which held the writer for 0.5–0.7 s. A RESTART checkpoint
+// holds the write lock until the WAL is completely copied, and completely
+// includes synced: a passive round that did not catch up with the writer
+// copies pages without syncing the database file, so the first complete
+// one writes back all the pages the cycle copied, 40–60 ms on the 2-core
+// VM (docs/stalls.md). So instead:
+//
+//  1. flushDB writes the database file back while the writer runs, until
+//     little is left to write;
+//  2. holdWriter stops the writer between two transactions;
+//  3. if the writer committed more than restartSlack frames since step 1
+//     (a NOOP checkpoint tells), their pages would have to be written back
+//     while holding it: it lets the writer go on and starts over;
+//  4. a passive checkpoint copies the few frames committed since, and
+//     syncs: the WAL is now completely copied;
+//  5. a RESTART checkpoint, which has nothing left to copy or sync, checks
+//     that no reader is on the old frames (readers that begin from now on
+//     read the database file), a few times, 100 µs apart;
+//  6. the writer goes on, and its next transaction starts the WAL over.
+//
+// It gives up after restartTries attempts (bulk work keeps the writer
+// busy, or a reader stays on the old frames); the next round tries again.
+// held is how long the writer was held for the restart.
+func (db *DB) restartWAL(cp *sql.DB) (restarted bool, held time.Duration, err error) {
+	for range restartTries {
+		if err := db.flushDB(cp); err != nil {
+			return false, 0, err
+		}
+		release := db.holdWriter(restartHoldWait)
+		if release == nil {
+			continue
+		}
+		restarted, held, err = restartHeld(cp)
+		close(release)
+		if restarted || err != nil {
+			return restarted, held, err
+		}
+	}
+	return false, 0, nil
+}
+
+// restartHeld is restartWAL's steps 3 to 5, with the writer held.
+func restartHeld(cp *sql.DB) (restarted bool, held time.Duration, err error) {
+	began := time.Now()
+	logFrames, done, err := checkpoint(cp, "NOOP")
+	if err != nil || logFrames-done > restartSlack {
+		return false, time.Since(began), err
+	}
+	logFrames, done, err = checkpoint(cp, "PASSIVE")
+	for try := 0; err == nil && logFrames == done && !restarted && try < restartTries; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		restarted, err = restartNoWait(cp)
+	}
+	return restarted, time.Since(began), err
+}
+
+// restartNoWait runs a RESTART checkpoint that does not wait for readers:
+// with a zero busy timeout it reports busy at once if one is still on the
+// old frames (restarted is false then).
+func restartNoWait(cp *sql.DB) (restarted bool, err error) {
 	ctx := context.Background()
 	c, err := cp.Conn(ctx)
 	if err != nil {
@@ -208,7 +255,7 @@ func restart(cp *sql.DB, busyTimeout time.Duration) (restarted bool, err error) 
 	}
 	defer c.Close()
 	var busy, logFrames, done int
-	_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout.Milliseconds()))
+	_, err = c.ExecContext(ctx, `PRAGMA busy_timeout = 0`)
 	if err == nil {
 		err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done)
 	}
@@ -219,6 +266,46 @@ func restart(cp *sql.DB, busyTimeout time.Duration) (restarted bool, err error) 
 		return false, fmt.Errorf("store: RESTART checkpoint: %w", err)
 	}
 	return busy == 0, nil
+}
+
+// flushDB writes the database file's dirty pages back (fdatasync) and
+// copies what the writer committed meanwhile, a few times, until a round
+// is quick: each sync writes back what the round before copied.
+func (db *DB) flushDB(cp *sql.DB) error {
+	f, err := os.Open(db.path)
+	if err != nil {
+		return fmt.Errorf("store: flush database file: %w", err)
+	}
+	defer f.Close()
+	for range 4 {
+		began := time.Now()
+		if err := datasync(f); err != nil {
+			return fmt.Errorf("store: flush database file: %w", err)
+		}
+		if _, _, err := checkpoint(cp, "PASSIVE"); err != nil {
+			return err
+		}
+		if time.Since(began) < 2*time.Millisecond {
+			return nil
+		}
+	}
+	return nil
+}
+
+// holdWriter stops the writer between two transactions, waiting at most
+// wait for it to get there, and returns the channel to close to let it go
+// on; nil if it did not stop in time.
+func (db *DB) holdWriter(wait time.Duration) chan struct{} {
+	release := make(chan struct{})
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case db.hold <- release:
+		return release
+	case <-timer.C:
+	case <-db.closed:
+	}
+	return nil
 }
 
 // checkpoint runs one checkpoint and reports the WAL's frames and how many

@@ -39,3 +39,11 @@ func (db *DB) HoldWriter() (release func()) {
 
 // QueuedWrites is how many writes wait for the writer.
 func (db *DB) QueuedWrites() int { return len(db.writes) }
+
+// SetRestartFrames makes the checkpointer restart the WAL from n frames
+// on, instead of walRestartFrames.
+func (db *DB) SetRestartFrames(n int) {
+	t := defaultCkptTuning
+	t.restartFrames = n
+	db.ckpt.tune.Store(&t)
+}

@@ -14,10 +14,10 @@ func (db *DB) CheckpointPending() int64 { return db.ckpt.pending.Load() }
 // LongestCheckpoint returns the longest checkpoint since Open and resets it.
 func (db *DB) LongestCheckpoint() time.Duration { return time.Duration(db.ckpt.longest.Swap(0)) }
 
-// LongestRestart returns the longest RESTART checkpoint since Open and
-// resets it.
+// LongestRestart returns the longest hold of the writer for a WAL restart
+// since Open (or the last call), and resets it.
 func (db *DB) LongestRestart() time.Duration {
-	return time.Duration(db.ckpt.longestRestart.Swap(0))
+	return time.Duration(db.ckpt.longestHold.Swap(0))
 }
 
 // stallVariants are the checkpointer tunings BenchmarkStalls compares
@@ -31,11 +31,9 @@ var stallVariants = map[string]ckptTuning{
 		t.backlogFrames, t.backlogInterval = 256, 20*time.Millisecond
 		return t
 	}(),
-	"restart1ms": func() ckptTuning { t := defaultCkptTuning; t.restartBusy = time.Millisecond; return t }(),
-	"restart0":   func() ckptTuning { t := defaultCkptTuning; t.restartBusy = 0; return t }(),
-	"restart16":  func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 4096; return t }(),
-	"restart64":  func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 16384; return t }(),
-	"soft":       func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
+	"restart16": func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 4096; return t }(),
+	"restart64": func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 16384; return t }(),
+	"soft":      func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
 	"rounds": func() ckptTuning {
 		t := defaultCkptTuning
 		t.backlogFrames, t.backlogInterval, t.softFrames = 256, 20*time.Millisecond, 2048

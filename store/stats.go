@@ -42,6 +42,14 @@ type Stats struct {
 	// Errors counts internal errors by kind (ErrorKinds) since Open.
 	// Errors a caller caused (not found, invalid, …) are not counted.
 	Errors map[string]uint64
+	// WALRestarts counts the times the checkpointer started the WAL over
+	// (checkpoint.go's restartWAL), and WALRestartHold is the total time
+	// those restarts held the writer.
+	WALRestarts    uint64
+	WALRestartHold time.Duration
+	// WALPendingFrames is how many WAL frames (4 KiB pages) the last
+	// checkpoint left to copy into the database file.
+	WALPendingFrames int64
 }
 
 // stats is the DB's monitoring state.
@@ -65,7 +73,12 @@ type stats struct {
 
 // Stats returns the store's counters. It is cheap: no query runs.
 func (db *DB) Stats() Stats {
-	s := Stats{Errors: make(map[string]uint64, len(ErrorKinds))}
+	s := Stats{
+		Errors:           make(map[string]uint64, len(ErrorKinds)),
+		WALRestarts:      uint64(db.ckpt.restarts.Load()),
+		WALRestartHold:   time.Duration(db.ckpt.held.Load()),
+		WALPendingFrames: db.ckpt.pending.Load(),
+	}
 	for i, k := range ErrorKinds {
 		s.Errors[k] = db.stats.errs[i].Load()
 	}

@@ -91,6 +91,11 @@ func (db *DB) writer() {
 		select {
 		case op := <-db.writes:
 			batch = append(batch, op)
+		case release := <-db.hold:
+			// The checkpointer restarts the WAL while no transaction is
+			// open (checkpoint.go's restartGated).
+			<-release
+			continue
 		case <-db.closed:
 			for {
 				select {

@@ -263,6 +263,12 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	wantValue(t, mf, 1, "tokenadmin_revocations_total", "path", "native", "reason", "other")
 	wantValue(t, mf, 0, "tokenadmin_store_errors_total", "op", "write")
 	wantValue(t, mf, active0, "tokenadmin_active_tokens")
+	// A handful of writes: the WAL is far from its restart size.
+	wantValue(t, mf, 0, "tokenadmin_wal_restarts_total")
+	wantValue(t, mf, 0, "tokenadmin_wal_restart_hold_seconds_total")
+	if _, ok := mf["tokenadmin_wal_pending_frames"]; !ok {
+		t.Error("no tokenadmin_wal_pending_frames")
+	}
 	if _, ok := mf["go_goroutines"]; !ok {
 		t.Error("no Go collector metrics")
 	}

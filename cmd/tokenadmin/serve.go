@@ -173,7 +173,10 @@ func startServer(ctx context.Context, c serveConfig, stdout, stderr io.Writer) (
 	metrics := obs.NewMetrics(obs.Sources{
 		Store: func() obs.StoreStats {
 			st := db.Stats()
-			return obs.StoreStats{ActiveTokens: st.ActiveTokens, ActiveTokensKnown: st.ActiveTokensKnown, Errors: st.Errors}
+			return obs.StoreStats{
+				ActiveTokens: st.ActiveTokens, ActiveTokensKnown: st.ActiveTokensKnown, Errors: st.Errors,
+				WALRestarts: st.WALRestarts, WALRestartHold: st.WALRestartHold, WALPendingFrames: st.WALPendingFrames,
+			}
 		},
 		Janitor: func() obs.JanitorStats {
 			st := db.JanitorStats()
