@@ -211,6 +211,11 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 // held is how long the writer was held for the restart.
 func (db *DB) restartWAL(cp *sql.DB) (restarted bool, held time.Duration, err error) {
 	for range restartTries {
+		select {
+		case <-db.closed:
+			return false, 0, nil
+		default:
+		}
 		if err := db.flushDB(cp); err != nil {
 			return false, 0, err
 		}
