@@ -275,16 +275,12 @@ func restartNoWait(cp *sql.DB) (restarted bool, err error) {
 
 // flushDB writes the database file's dirty pages back (fdatasync) and
 // copies what the writer committed meanwhile, a few times, until a round
-// is quick: each sync writes back what the round before copied.
+// is quick: each sync writes back what the round before copied. It syncs
+// through db.file, never a descriptor of its own (Open says why).
 func (db *DB) flushDB(cp *sql.DB) error {
-	f, err := os.Open(db.path)
-	if err != nil {
-		return fmt.Errorf("store: flush database file: %w", err)
-	}
-	defer f.Close()
 	for range 4 {
 		began := time.Now()
-		if err := datasync(f); err != nil {
+		if err := datasync(db.file); err != nil {
 			return fmt.Errorf("store: flush database file: %w", err)
 		}
 		if _, _, err := checkpoint(cp, "PASSIVE"); err != nil {

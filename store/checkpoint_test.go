@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"tokenadmin"
 	"tokenadmin/store"
@@ -197,4 +201,89 @@ func TestWALRestartWaitsForOldReaders(t *testing.T) {
 	if !restarted {
 		t.Fatalf("no WAL restart in a minute after the reader ended (%d tokens issued)", len(ids))
 	}
+}
+
+// What TestOtherProcess, run in a process of its own, is to do: open the
+// database at otherProcessDB, and either find the token otherProcessToken
+// with the store as an admin command would, or (otherProcessExclusive set)
+// fail to take the database for itself with locking_mode=EXCLUSIVE.
+const (
+	otherProcessDB        = "TOKENADMIN_TEST_OTHER_PROCESS_DB"
+	otherProcessToken     = "TOKENADMIN_TEST_OTHER_PROCESS_TOKEN"
+	otherProcessExclusive = "TOKENADMIN_TEST_OTHER_PROCESS_EXCLUSIVE"
+)
+
+// TestOtherProcess is not a test of its own: runOtherProcess runs it in a
+// new process, as another program opening the database a server has open.
+func TestOtherProcess(t *testing.T) {
+	path := os.Getenv(otherProcessDB)
+	if path == "" {
+		t.Skip("run by runOtherProcess in a process of its own")
+	}
+	ctx := context.Background()
+	if os.Getenv(otherProcessExclusive) != "" {
+		raw, err := sql.Open("sqlite3", "file:"+path+"?_locking_mode=EXCLUSIVE&_busy_timeout=0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var n int
+		err = raw.QueryRowContext(ctx, `SELECT count(*) FROM tokens`).Scan(&n)
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
+			t.Errorf("reading with locking_mode=EXCLUSIVE while the server has the database open: %d tokens, %v; want SQLITE_BUSY", n, err)
+		}
+		return
+	}
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetToken(ctx, os.Getenv(otherProcessToken)); err != nil {
+		t.Errorf("GetToken: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runOtherProcess runs TestOtherProcess in a new process of this test
+// binary, with env added to its environment.
+func runOtherProcess(t *testing.T, path string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOtherProcess$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), otherProcessDB+"="+path), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("the other process (%q): %v\n%s", env, err, out)
+	}
+}
+
+// SQLite locks the database file with POSIX advisory locks, which a
+// process loses, all of them, when it closes any descriptor of the file
+// (sqlite.org/howtocorrupt.html §2.2). A WAL restart writes the database
+// file back through a descriptor of its own (flushDB): were that closed,
+// the server would keep the file open without its lock, and a process
+// that takes the database for itself (locking_mode=EXCLUSIVE, which
+// bypasses the -shm file that otherwise still guards it) would read and
+// write it alongside the server, and on closing checkpoint and delete the
+// WAL the server still writes to.
+func TestWALRestartKeepsTheDatabaseLocked(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tokens.db")
+	db := openAt(t, path, store.Options{})
+	mustApp(t, db, "c1")
+	db.SetRestartFrames(256)
+	stop := writeLoad(t, db)
+	restarted := waitFor(func() bool { return db.Stats().WALRestarts >= 1 })
+	ids := stop()
+	if !restarted {
+		t.Fatalf("no WAL restart in a minute of steady writes (%d tokens issued)", len(ids))
+	}
+
+	runOtherProcess(t, path, otherProcessExclusive+"=1")
+	iss, err := db.IssueTokens(context.Background(), tokenadmin.IssueRequest{ClientID: "c1", User: "bob", GrantType: "authorization_code", AccessTTL: time.Hour})
+	if err != nil {
+		t.Fatalf("IssueTokens after the other process: %v", err)
+	}
+	runOtherProcess(t, path, otherProcessToken+"="+iss.Access.ID)
 }

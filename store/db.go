@@ -116,6 +116,7 @@ type DB struct {
 	stopped    chan struct{}   // closed when the writer and the syncer have stopped
 	syncInline bool
 	wal        *os.File      // the WAL, opened by the syncer
+	file       *os.File      // the database file, for flushDB; closed after SQLite's connections (Open)
 	syncHook   func() error  // tests: runs before each WAL sync
 	sweepDone  chan struct{} // closed when the sweep loop has stopped
 	janitor    janitorState
@@ -236,6 +237,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	cp.SetMaxOpenConns(1)
+	// flushDB writes the database file back through a descriptor of its
+	// own, kept open until SQLite's connections are closed: closing any
+	// descriptor of the file drops every POSIX lock this process holds on
+	// it, SQLite's included (sqlite.org/howtocorrupt.html §2.2).
+	if db.file, err = os.Open(path); err != nil {
+		cp.Close()
+		db.read.Close()
+		db.write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
 	go db.checkpointer(cp)
 	go db.writer()
 	go db.syncer()
@@ -262,7 +273,12 @@ func (db *DB) Close() error {
 	<-db.janitor.done
 	<-db.checkpointDone
 	<-db.stopped
-	return errors.Join(db.read.Close(), db.write.Close())
+	err := errors.Join(db.read.Close(), db.write.Close())
+	// Only now that SQLite has let go of its locks (Open).
+	if ferr := db.file.Close(); !errors.Is(ferr, os.ErrClosed) {
+		err = errors.Join(err, ferr)
+	}
+	return err
 }
 
 // Path returns the database file path.
