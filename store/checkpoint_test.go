@@ -287,3 +287,31 @@ func TestWALRestartKeepsTheDatabaseLocked(t *testing.T) {
 	}
 	runOtherProcess(t, path, otherProcessToken+"="+iss.Access.ID)
 }
+
+// restartWAL checks with a NOOP checkpoint, holding the writer, how much
+// is left to copy. The driver's SQLite must know the mode: an older one
+// takes an unknown mode for PASSIVE, which would copy (and sync) while the
+// writer waits.
+func TestWALCheckpointNOOPCopiesNothing(t *testing.T) {
+	t.Parallel()
+	raw := rawDB(t, filepath.Join(t.TempDir(), "noop.db"))
+	raw.SetMaxOpenConns(1)
+	if _, err := raw.Exec(`PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v); INSERT INTO t VALUES (1), (2)`); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := func(mode string) (busy, logFrames, done int) {
+		t.Helper()
+		if err := raw.QueryRow(`PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &logFrames, &done); err != nil {
+			t.Fatalf("wal_checkpoint(%s): %v", mode, err)
+		}
+		return busy, logFrames, done
+	}
+	for range 2 {
+		if busy, logFrames, done := ckpt("NOOP"); busy != 0 || logFrames == 0 || done != 0 {
+			t.Fatalf("NOOP on a WAL nothing was copied from = (%d, %d, %d), want (0, >0, 0)", busy, logFrames, done)
+		}
+	}
+	if _, logFrames, done := ckpt("PASSIVE"); done != logFrames {
+		t.Fatalf("PASSIVE with no reader copied %d of %d frames", done, logFrames)
+	}
+}
