@@ -29,8 +29,8 @@ const (
 	// at 256 MiB there is one every 3 s or so under full revocation load,
 	// and requests' p99 was lower than at 64 MiB (docs/stalls.md). While
 	// the WAL is past it, bulk work pauses so that the writer gets between
-	// two short transactions. After a restart the writer's
-	// journal_size_limit truncates the file back to 64 MiB.
+	// two short transactions. The WAL file keeps its size after a restart
+	// (the writer's journal_size_limit, db.go).
 	walRestartFrames = 65536 // 256 MiB
 	// checkpointBusy is the checkpointer's busy timeout (db.go's DSN).
 	checkpointBusy = 100 * time.Millisecond
@@ -81,8 +81,9 @@ var defaultCkptTuning = ckptTuning{
 type ckptState struct {
 	pending atomic.Int64 // WAL frames not yet in the database file, at the last checkpoint
 	longest atomic.Int64 // the longest checkpoint so far, in ns
-	// restarts counts WAL restarts; held is the time they held the writer
-	// (ns), longestHold the longest such hold (ns, benchmarks reset it).
+	// restarts counts WAL restarts; held is the time restart attempts held
+	// the writer (ns), longestHold the longest such hold (ns, benchmarks
+	// reset it).
 	restarts    atomic.Int64
 	held        atomic.Int64
 	longestHold atomic.Int64
@@ -161,12 +162,9 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 	db.ckpt.record(time.Since(began))
 	restarted := false
 	if err == nil && mode == "PASSIVE" && t.restart && logFrames >= t.restartFrames && done == logFrames {
-		var held time.Duration
-		restarted, held, err = db.restartWAL(cp)
+		restarted, err = db.restartWAL(cp)
 		if restarted {
 			db.ckpt.restarts.Add(1)
-			db.ckpt.held.Add(int64(held))
-			raise(&db.ckpt.longestHold, held)
 		}
 	}
 	db.countErr(ErrCheckpoint, err)
@@ -194,7 +192,7 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 // VM (docs/stalls.md). So instead:
 //
 //  1. flushDB writes the database file back while the writer runs, until
-//     little is left to write;
+//     little is left to write (otherwise it starts over);
 //  2. holdWriter stops the writer between two transactions;
 //  3. if the writer committed more than restartSlack frames since step 1
 //     (a NOOP checkpoint tells), their pages would have to be written back
@@ -208,28 +206,35 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 //
 // It gives up after restartTries attempts (bulk work keeps the writer
 // busy, or a reader stays on the old frames); the next round tries again.
-// held is how long the writer was held for the restart.
-func (db *DB) restartWAL(cp *sql.DB) (restarted bool, held time.Duration, err error) {
+// Every hold of the writer, whether it restarted the WAL or not, counts
+// in ckptState's held and longestHold.
+func (db *DB) restartWAL(cp *sql.DB) (restarted bool, err error) {
 	for range restartTries {
 		select {
 		case <-db.closed:
-			return false, 0, nil
+			return false, nil
 		default:
 		}
-		if err := db.flushDB(cp); err != nil {
-			return false, 0, err
+		quick, err := db.flushDB(cp)
+		if err != nil {
+			return false, err
+		}
+		if !quick {
+			continue
 		}
 		release := db.holdWriter(restartHoldWait)
 		if release == nil {
 			continue
 		}
-		restarted, held, err = restartHeld(cp)
+		restarted, held, err := restartHeld(cp)
 		close(release)
+		db.ckpt.held.Add(int64(held))
+		raise(&db.ckpt.longestHold, held)
 		if restarted || err != nil {
-			return restarted, held, err
+			return restarted, err
 		}
 	}
-	return false, 0, nil
+	return false, nil
 }
 
 // restartHeld is restartWAL's steps 3 to 5, with the writer held.
@@ -277,20 +282,28 @@ func restartNoWait(cp *sql.DB) (restarted bool, err error) {
 // copies what the writer committed meanwhile, a few times, until a round
 // is quick: each sync writes back what the round before copied. It syncs
 // through db.file, never a descriptor of its own (Open says why).
-func (db *DB) flushDB(cp *sql.DB) error {
+//
+// quick is false when even the last round was slow: what it copied would
+// then be written back while holding the writer, so restartWAL does not
+// hold it. A failed sync fails the store, as a failed WAL sync does
+// (DB.fail): the kernel may have dropped the pages it could not write, and
+// a later sync that succeeds would let the WAL restart without them.
+func (db *DB) flushDB(cp *sql.DB) (quick bool, err error) {
 	for range 4 {
 		began := time.Now()
 		if err := datasync(db.file); err != nil {
-			return fmt.Errorf("store: flush database file: %w", err)
+			err = fmt.Errorf("store: flush database file: %w", err)
+			db.fail(err)
+			return false, err
 		}
 		if _, _, err := checkpoint(cp, "PASSIVE"); err != nil {
-			return err
+			return false, err
 		}
 		if time.Since(began) < 2*time.Millisecond {
-			return nil
+			return true, nil
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // holdWriter stops the writer between two transactions, waiting at most

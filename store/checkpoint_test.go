@@ -176,15 +176,12 @@ func TestWALRestartWaitsForOldReaders(t *testing.T) {
 
 	db.SetRestartFrames(256)
 	stop := writeLoad(t, db)
-	// Writes go on past the restart size, for ten checkpoint rounds.
-	grown := waitFor(func() bool {
-		fi, err := os.Stat(path + "-wal")
-		return err == nil && fi.Size() > 4<<20
-	})
-	time.Sleep(time.Second)
+	// Writes go on until a checkpoint round finds the WAL past the
+	// restart size and could copy only what the reader's snapshot holds.
+	grown := waitFor(func() bool { return db.Stats().WALPendingFrames > 1024 })
 	if !grown {
 		stop()
-		t.Fatal("the WAL did not grow past 4 MiB in a minute")
+		t.Fatalf("no checkpoint round left more than 1,024 frames behind the reader in a minute (%d)", db.Stats().WALPendingFrames)
 	}
 	if n := db.Stats().WALRestarts; n != 0 {
 		t.Errorf("%d WAL restarts while a reader was on old frames, want 0", n)

@@ -44,7 +44,8 @@ type Stats struct {
 	Errors map[string]uint64
 	// WALRestarts counts the times the checkpointer started the WAL over
 	// (checkpoint.go's restartWAL), and WALRestartHold is the total time
-	// those restarts held the writer.
+	// restarts (including attempts that found a reader still on old
+	// frames) held the writer.
 	WALRestarts    uint64
 	WALRestartHold time.Duration
 	// WALPendingFrames is how many WAL frames (4 KiB pages) the last

@@ -93,7 +93,7 @@ func (db *DB) writer() {
 			batch = append(batch, op)
 		case release := <-db.hold:
 			// The checkpointer restarts the WAL while no transaction is
-			// open (checkpoint.go's restartGated).
+			// open (checkpoint.go's restartWAL).
 			<-release
 			continue
 		case <-db.closed:
@@ -174,14 +174,15 @@ func (db *DB) syncer() {
 	}
 }
 
-// fail marks the store failed after a WAL sync error. Linux reports a
+// fail marks the store failed after a sync error (of the WAL, or of the
+// database file before a WAL restart, checkpoint.go). Linux reports a
 // failed fsync once and may drop the unwritten pages, so a later fsync that
 // succeeds proves nothing about them: no write may be acknowledged any
 // more, and the process must restart (SQLite recovers from the WAL).
 func (db *DB) fail(err error) {
 	db.countErr(ErrSync, err)
 	if db.failed.CompareAndSwap(nil, err) && db.log != nil {
-		db.log("WAL sync failed: refusing every write until restart", err)
+		db.log("sync failed: refusing every write until restart", err)
 	}
 }
 
