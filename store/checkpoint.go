@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 const (
@@ -168,6 +171,12 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 		}
 	}
 	db.countErr(ErrCheckpoint, err)
+	if syncFailed(err) {
+		// A checkpoint whose sync failed may have lost pages that only the
+		// WAL still holds; a later checkpoint whose sync succeeds would
+		// let the WAL restart without them (DB.fail).
+		db.fail(err)
+	}
 	if err == nil {
 		db.ckpt.pending.Store(int64(logFrames - done))
 		// Bulk work pauses while the checkpoint lags, and while a big WAL
@@ -320,6 +329,12 @@ func (db *DB) holdWriter(wait time.Duration) chan struct{} {
 	case <-db.closed:
 	}
 	return nil
+}
+
+// syncFailed reports whether err is SQLite failing to sync a file.
+func syncFailed(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrIoErrFsync || se.ExtendedCode == sqlite3.ErrIoErrDirFsync)
 }
 
 // checkpoint runs one checkpoint and reports the WAL's frames and how many

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -310,5 +311,25 @@ func TestWALCheckpointNOOPCopiesNothing(t *testing.T) {
 	}
 	if _, logFrames, done := ckpt("PASSIVE"); done != logFrames {
 		t.Fatalf("PASSIVE with no reader copied %d of %d frames", done, logFrames)
+	}
+}
+
+// A checkpoint whose fsync failed fails the store (checkpointRound), as a
+// failed WAL sync does; other checkpoint errors do not.
+func TestSyncFailedKnowsSQLiteSyncErrors(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("store: PASSIVE checkpoint: %w", sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrFsync}), true},
+		{fmt.Errorf("store: PASSIVE checkpoint: %w", sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrDirFsync}), true},
+		{fmt.Errorf("store: PASSIVE checkpoint: %w", sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrWrite}), false},
+		{fmt.Errorf("store: RESTART checkpoint: %w", sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrBusy.Extend(0)}), false},
+		{errors.New("fsync"), false},
+		{nil, false},
+	} {
+		if got := store.SyncFailed(c.err); got != c.want {
+			t.Errorf("SyncFailed(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

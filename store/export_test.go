@@ -47,3 +47,6 @@ func (db *DB) SetRestartFrames(n int) {
 	t.restartFrames = n
 	db.ckpt.tune.Store(&t)
 }
+
+// SyncFailed is syncFailed, for its test.
+var SyncFailed = syncFailed
