@@ -45,7 +45,7 @@ func init() {
 			// grew to before a restart (256 MiB under steady load,
 			// checkpoint.go), so later writes overwrite blocks the file
 			// already has, and a WAL fsync need not also commit newly
-			// allocated blocks: 15–30 % more revocations a second than
+			// allocated blocks: 11–22 % more SOAP revocations a second than
 			// truncating it back to 64 MiB after each restart
 			// (docs/stalls.md). Only a WAL grown past 512 MiB is cut back.
 			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 536870912", nil)
@@ -125,7 +125,7 @@ type DB struct {
 	walBehind      atomic.Bool        // the checkpoint lags: bulk work pauses
 	hold           chan chan struct{} // checkpointer → writer: wait between transactions until closed
 	ckpt           ckptState          // checkpoint.go
-	failed         atomic.Value       // error: a WAL sync failed, no write is safe any more
+	failed         atomic.Value       // error: a sync failed (DB.fail), no write is safe any more
 	log            func(msg string, err error)
 	stats          stats // stats.go
 }
