@@ -175,7 +175,7 @@ func (db *DB) syncer() {
 }
 
 // fail marks the store failed after a sync error (of the WAL, or of the
-// database file before a WAL restart, checkpoint.go). Linux reports a
+// database file in a checkpoint, checkpoint.go). Linux reports a
 // failed fsync once and may drop the unwritten pages, so a later fsync that
 // succeeds proves nothing about them: no write may be acknowledged any
 // more, and the process must restart (SQLite recovers from the WAL).
