@@ -570,10 +570,11 @@ func (t *benchTarget) do(req *http.Request) ([]byte, error) {
 
 func printBenchResults(w io.Writer, results []loadResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tlayer\trequests\terrors\treq/s\tp50\tp90\tp99\tCPU/req\t")
+	fmt.Fprintln(tw, "operation\tlayer\trequests\terrors\treq/s\tp50\tp90\tp99\tp99.9\tmax\tCPU/req\t")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%dµs\t\n", r.Operation, r.Layer, r.Requests, r.Errors, r.PerSecond, ms(r.P50), ms(r.P90), ms(r.P99), r.CPUPerOp.Microseconds())
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%dµs\t\n", r.Operation, r.Layer, r.Requests, r.Errors, r.PerSecond,
+			ms(r.P50), ms(r.P90), ms(r.P99), ms(r.P999), ms(r.Max), r.CPUPerOp.Microseconds())
 	}
 	tw.Flush()
 }

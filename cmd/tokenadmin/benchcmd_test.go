@@ -29,7 +29,7 @@ func checkBench(t *testing.T, results []loadResult, requests int, want ...string
 	var got []string
 	for _, r := range results {
 		got = append(got, r.Layer+"/"+r.Operation)
-		if r.Errors != 0 || r.Requests != requests || r.PerSecond <= 0 || r.P50 <= 0 || r.P50 > r.P90 || r.P90 > r.P99 {
+		if r.Errors != 0 || r.Requests != requests || r.PerSecond <= 0 || r.P50 <= 0 || r.P50 > r.P90 || r.P90 > r.P99 || r.P99 > r.P999 || r.P999 > r.Max {
 			t.Errorf("%s/%s: %+v", r.Layer, r.Operation, r)
 		}
 	}

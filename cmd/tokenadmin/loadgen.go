@@ -20,6 +20,9 @@ type loadResult struct {
 	P50       time.Duration `json:"p50_ns"`
 	P90       time.Duration `json:"p90_ns"`
 	P99       time.Duration `json:"p99_ns"`
+	// P999 and Max show stalls that the 99th percentile hides.
+	P999 time.Duration `json:"p999_ns"`
+	Max  time.Duration `json:"max_ns"`
 	// CPUPerOp is the CPU time (user and system, every thread) this whole
 	// process spent per request: server and load generator together when
 	// in-process. It is what a busy machine distorts least.
@@ -73,6 +76,7 @@ func runLoad(ctx context.Context, concurrency, requests int, d time.Duration, do
 	if len(lat) > 0 {
 		r.PerSecond = float64(len(lat)) / elapsed.Seconds()
 		r.P50, r.P90, r.P99 = lat[len(lat)/2], lat[len(lat)*90/100], lat[len(lat)*99/100]
+		r.P999, r.Max = lat[len(lat)*999/1000], lat[len(lat)-1]
 		r.CPUPerOp = cpu / time.Duration(len(lat))
 	}
 	return r
