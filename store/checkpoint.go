@@ -61,12 +61,6 @@ type ckptTuning struct {
 	restart bool
 	// restartFrames: the WAL size (in frames) from which it is restarted.
 	restartFrames int
-	// backlogFrames: a round that found at least this many frames new
-	// since the previous one brings the next round forward to
-	// backlogInterval, so that each round copies (and its database fsync
-	// writes back) less. 0: every round is checkpointInterval apart.
-	backlogFrames   int
-	backlogInterval time.Duration
 	// softFrames is how far (in frames) the checkpoint may lag before bulk
 	// work pauses (walBehind).
 	softFrames int
@@ -121,41 +115,27 @@ func raise(v *atomic.Int64, d time.Duration) {
 func (db *DB) checkpointer(cp *sql.DB) {
 	defer close(db.checkpointDone)
 	defer cp.Close()
-	last := 0 // the WAL's frames at the previous round
-	timer := time.NewTimer(checkpointInterval)
-	defer timer.Stop()
+	ticker := time.NewTicker(checkpointInterval)
+	defer ticker.Stop()
 	for {
 		select {
 		case <-db.closed:
 			return
-		case <-timer.C:
+		case <-ticker.C:
 		}
 		t := db.ckpt.tuning()
 		if t.off {
-			timer.Reset(checkpointInterval)
 			continue
 		}
-		logFrames, err := db.checkpointRound(cp, t)
-		if err != nil && db.log != nil {
+		if err := db.checkpointRound(cp, t); err != nil && db.log != nil {
 			db.log("WAL checkpoint failed", err)
 		}
-		fresh := logFrames - last
-		if logFrames < last { // the WAL started over
-			fresh = logFrames
-		}
-		last = logFrames
-		next := checkpointInterval
-		if t.backlogFrames > 0 && fresh >= t.backlogFrames {
-			next = t.backlogInterval
-		}
-		timer.Reset(next)
 	}
 }
 
 // checkpointRound runs one round: a passive checkpoint (TRUNCATE past
-// walHardLimit), then, for a big WAL, restartWAL. It returns the WAL's
-// size in frames at the first checkpoint.
-func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
+// walHardLimit), then, for a big WAL, restartWAL.
+func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) error {
 	mode := "PASSIVE"
 	if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walHardLimit {
 		mode = "TRUNCATE"
@@ -184,7 +164,7 @@ func (db *DB) checkpointRound(cp *sql.DB, t *ckptTuning) (int, error) {
 		// transactions).
 		db.walBehind.Store(logFrames-done > t.softFrames || (t.restart && logFrames > t.restartFrames && !restarted))
 	}
-	return logFrames, err
+	return err
 }
 
 // restartWAL starts a big WAL over, holding the writer for 1–4 ms.

@@ -26,19 +26,9 @@ var stallVariants = map[string]ckptTuning{
 	"default":   defaultCkptTuning,
 	"norestart": func() ckptTuning { t := defaultCkptTuning; t.restart = false; return t }(),
 	"off":       func() ckptTuning { t := defaultCkptTuning; t.off = true; return t }(),
-	"backlog": func() ckptTuning {
-		t := defaultCkptTuning
-		t.backlogFrames, t.backlogInterval = 256, 20*time.Millisecond
-		return t
-	}(),
 	"restart16": func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 4096; return t }(),
 	"restart64": func() ckptTuning { t := defaultCkptTuning; t.restartFrames = 16384; return t }(),
 	"soft":      func() ckptTuning { t := defaultCkptTuning; t.softFrames = 2048; return t }(),
-	"rounds": func() ckptTuning {
-		t := defaultCkptTuning
-		t.backlogFrames, t.backlogInterval, t.softFrames = 256, 20*time.Millisecond, 2048
-		return t
-	}(),
 }
 
 // StallVariants returns the names of the tunings SetStallVariant knows.
